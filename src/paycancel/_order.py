@@ -1,0 +1,116 @@
+"""The payment order a cancellation is about."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from ._identifier import AcquirerId, PaymentId, PaymentRequestId, PspId
+from ._money import Money
+from ._product import PaymentFlow, PaymentMethodFamily, Product, ResultStatus
+from ._time import aware_validator, optional_aware_validator
+from .errors import InvalidOrderError
+
+__all__ = ["PaymentOrder"]
+
+
+@attrs.frozen
+class PaymentOrder:
+    """A payment as the cancelling side knows it.
+
+    At least one of ``payment_request_id`` and ``payment_id`` is required. The MPP role also needs
+    ``acquirer_id`` and ``psp_id`` (its idempotency key is the triple).
+
+    Args:
+        product: the product and role.
+        amount: the full payment amount; cancels are always for the full amount (S0, S3, S4).
+        initiated_at: when the payment was initiated (aware; it fixes the cancel window).
+        payment_request_id: the merchant's / ACQP's request id.
+        payment_id: the platform's payment id.
+        acquirer_id: Alipay+ acquirer id (MPP role).
+        psp_id: Alipay+ wallet id (MPP role).
+        payment_status: the last final or unknown payment result seen (``S``, ``F``, ``U``),
+            ``None`` when no result has been seen yet.
+        payment_code: the ``resultCode`` that came with ``payment_status``.
+        method: the payment method family.
+        flow: the Alipay+ payment product (ACQP), which sets the default expiry.
+        expires_at: the ``paymentExpiryTime`` the ACQP asked for in ``pay``, if any.
+        captured: a card payment whose capture started or succeeded (Antom: refund instead).
+        refunded: a refund, full or partial, was made (Antom: cannot be cancelled).
+        cancelled: the order is already known to be cancelled.
+
+    Raises:
+        InvalidOrderError: no identifier, an amount of zero, or an MPP order without both ids.
+        InvalidTimeError: a naive datetime.
+    """
+
+    product: Product = attrs.field(validator=attrs.validators.instance_of(Product))
+    amount: Money = attrs.field(validator=attrs.validators.instance_of(Money))
+    initiated_at: dt.datetime = attrs.field(validator=aware_validator)
+    payment_request_id: PaymentRequestId | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.instance_of(PaymentRequestId)),
+    )
+    payment_id: PaymentId | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(PaymentId))
+    )
+    acquirer_id: AcquirerId | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(AcquirerId))
+    )
+    psp_id: PspId | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(PspId))
+    )
+    payment_status: ResultStatus | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.instance_of(ResultStatus)),
+    )
+    payment_code: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
+    )
+    method: PaymentMethodFamily = attrs.field(
+        default=PaymentMethodFamily.WALLET,
+        validator=attrs.validators.instance_of(PaymentMethodFamily),
+    )
+    flow: PaymentFlow = attrs.field(
+        default=PaymentFlow.CASHIER, validator=attrs.validators.instance_of(PaymentFlow)
+    )
+    expires_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware_validator)
+    captured: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    refunded: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    cancelled: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+
+    def __attrs_post_init__(self) -> None:
+        if self.payment_request_id is None and self.payment_id is None:
+            raise InvalidOrderError(
+                message="a payment order needs payment_request_id or payment_id (or both)",
+                field="payment_request_id",
+            )
+        if self.amount.value == 0:
+            raise InvalidOrderError(message="a payment amount must be positive", field="amount")
+        if self.product is Product.ALIPAYPLUS_MPP and (
+            self.acquirer_id is None or self.psp_id is None or self.payment_request_id is None
+        ):
+            raise InvalidOrderError(
+                message="an MPP order needs acquirer_id, psp_id and payment_request_id (S1)",
+                field="acquirer_id",
+            )
+        if self.expires_at is not None and self.expires_at <= self.initiated_at:
+            raise InvalidOrderError(
+                message="expires_at must be after initiated_at", field="expires_at"
+            )
+
+    @property
+    def key(self) -> str:
+        """The idempotency key of a cancellation of this order, unique per product.
+
+        MPP: ``acquirerId/pspId/paymentRequestId`` (S1). ACQP and Antom: the payment request id
+        when known, else the payment id.
+        """
+        if self.product is Product.ALIPAYPLUS_MPP:
+            return (
+                f"{self.product.value}:{self.acquirer_id}/{self.psp_id}/{self.payment_request_id}"
+            )
+        if self.payment_request_id is not None:
+            return f"{self.product.value}:request:{self.payment_request_id}"
+        return f"{self.product.value}:payment:{self.payment_id}"

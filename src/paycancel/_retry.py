@@ -1,0 +1,300 @@
+"""The retry planner: the first unknown result becomes a finite plan of absolute attempt times.
+
+Pure: the same inputs always give the same plan. Jitter is deterministic (a hash of a key and
+the attempt number), so a plan can be recomputed after a crash and thousands of payments that
+went unknown at the same instant still do not retry in lockstep.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+
+import attrs
+
+from ._product import Product
+from ._time import UTC, isoformat, positive_timedelta, require_aware
+from ._window import WindowPolicy, builtin_window
+from .errors import PolicyError, UnsupportedProductError
+
+__all__ = [
+    "ACQP_RETRY_POLICY",
+    "ANTOM_RETRY_POLICY",
+    "FinalStep",
+    "PlannedAttempt",
+    "RetryPhase",
+    "RetryPlan",
+    "RetryPolicy",
+    "plan_retries",
+]
+
+#: Hard cap on attempts in one plan, so a misconfigured policy cannot plan forever.
+MAX_PLANNED_ATTEMPTS = 500
+
+
+class FinalStep(str, enum.Enum):
+    """What happens when every planned attempt answered ``U`` or nothing."""
+
+    #: Hand the case to the platform's support with the evidence (S0: still ``U`` -> contact).
+    ESCALATE = "escalate"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen
+class RetryPhase:
+    """A run of attempts with gaps drawn (deterministically) from ``[min_gap, max_gap]``.
+
+    Exactly one of ``attempts`` (how many) and ``within`` (attempts while their time is at most
+    this long after the first unknown result) bounds the phase.
+    """
+
+    name: str
+    min_gap: dt.timedelta = attrs.field(validator=positive_timedelta)
+    max_gap: dt.timedelta = attrs.field(validator=positive_timedelta)
+    attempts: int | None = None
+    within: dt.timedelta | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_gap < self.min_gap:
+            raise PolicyError(message="max_gap must be >= min_gap", field="max_gap")
+        if (self.attempts is None) == (self.within is None):
+            raise PolicyError(
+                message=f"phase {self.name!r}: set exactly one of attempts and within",
+                field="attempts",
+            )
+        if self.attempts is not None and (
+            isinstance(self.attempts, bool) or not 1 <= self.attempts <= MAX_PLANNED_ATTEMPTS
+        ):
+            raise PolicyError(
+                message=f"attempts must be 1..{MAX_PLANNED_ATTEMPTS}", field="attempts"
+            )
+        if self.within is not None and self.within < self.min_gap:
+            raise PolicyError(message="within must be at least min_gap", field="within")
+
+
+@attrs.frozen
+class RetryPolicy:
+    """A retry schedule for unknown results of one product.
+
+    Args:
+        name: a label stored in decision records.
+        phases: the phases in order; each starts after the previous one's last attempt.
+        then: the final step when every attempt stays unknown.
+        escalate_to: who gets the escalation (shown in the support record).
+        cutoff_rule: why the plan treats the cut-off as it does (stored with each plan).
+    """
+
+    name: str
+    phases: tuple[RetryPhase, ...]
+    then: FinalStep = FinalStep.ESCALATE
+    escalate_to: str = ""
+    cutoff_rule: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if not self.phases:
+            raise PolicyError(message="a retry policy needs at least one phase", field="phases")
+
+
+@attrs.frozen
+class PlannedAttempt:
+    """One planned resend of the same request.
+
+    Attributes:
+        number: the attempt number counted from the original request (the first retry is 2).
+        after_cutoff: sent at or after the window's end: it can only confirm an earlier attempt
+            (``SUCCESS``) or learn that the window closed (``CANCEL_WINDOW_EXCEED``).
+    """
+
+    at: dt.datetime
+    phase: str
+    number: int
+    after_cutoff: bool
+
+
+@attrs.frozen
+class RetryPlan:
+    """A finite plan: attempts at absolute times, then a final step."""
+
+    policy: RetryPolicy
+    first_unknown_at: dt.datetime
+    attempts: tuple[PlannedAttempt, ...]
+    then: FinalStep
+    cutoff: dt.datetime | None
+
+    def attempt(self, number: int) -> PlannedAttempt | None:
+        """The planned attempt with this number, or ``None`` when the plan is exhausted."""
+        index = number - 2
+        if 0 <= index < len(self.attempts):
+            return self.attempts[index]
+        return None
+
+    def describe_cutoff(self) -> str:
+        """What the plan does around the cut-off, and why."""
+        if self.cutoff is None:
+            return "No cut-off applies to this plan."
+        late = sum(1 for a in self.attempts if a.after_cutoff)
+        head = (
+            f"The window closes at {isoformat(self.cutoff)}; {len(self.attempts) - late} of "
+            f"{len(self.attempts)} attempts fall before it and {late} at or after it. "
+        )
+        return head + self.policy.cutoff_rule
+
+
+def _fraction(key: str, number: int) -> float:
+    digest = hashlib.sha256(f"{key}\x00{number}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def _gap(phase: RetryPhase, key: str, number: int) -> dt.timedelta:
+    spread = phase.max_gap - phase.min_gap
+    if not spread:
+        return phase.min_gap
+    # Whole milliseconds keep stored plans exact across databases.
+    millis = round(spread.total_seconds() * 1000 * _fraction(key, number))
+    return phase.min_gap + dt.timedelta(milliseconds=millis)
+
+
+def plan_retries(
+    *,
+    policy: RetryPolicy,
+    first_unknown_at: dt.datetime,
+    cutoff: dt.datetime | None = None,
+    jitter_key: str = "",
+) -> RetryPlan:
+    """Turn the first unknown result into a finite plan.
+
+    Args:
+        policy: the schedule.
+        first_unknown_at: when the first ``U`` (or the timeout of the first request) came.
+        cutoff: the end of the cancel window, to mark attempts after it; ``None`` if none.
+        jitter_key: spreads attempts deterministically; use the cancellation's key.
+
+    Returns:
+        The plan, attempt times strictly increasing, stored in UTC.
+
+    Raises:
+        InvalidTimeError: a naive datetime.
+    """
+    start = require_aware(first_unknown_at, "first_unknown_at").astimezone(UTC)
+    if cutoff is not None:
+        cutoff = require_aware(cutoff, "cutoff")
+    attempts: list[PlannedAttempt] = []
+    at = start
+    number = 1
+    for phase in policy.phases:
+        while len(attempts) < MAX_PLANNED_ATTEMPTS:
+            candidate = at + _gap(phase, jitter_key, number + 1)
+            if phase.within is not None and candidate - start > phase.within:
+                break
+            if (
+                phase.attempts is not None
+                and len([a for a in attempts if a.phase == phase.name]) >= phase.attempts
+            ):
+                break
+            number += 1
+            at = candidate
+            attempts.append(
+                PlannedAttempt(
+                    at=at,
+                    phase=phase.name,
+                    number=number,
+                    after_cutoff=cutoff is not None and at >= cutoff,
+                )
+            )
+    return RetryPlan(
+        policy=policy,
+        first_unknown_at=start,
+        attempts=tuple(attempts),
+        then=policy.then,
+        cutoff=cutoff,
+    )
+
+
+_ALIPAYPLUS_CUTOFF_RULE = (
+    "The mandated schedule wins over the cut-off: attempts are neither squeezed in before "
+    "00:15 UTC+8 (S0 asks for 5-10 s gaps in the first minute, then 5-minute gaps) nor dropped "
+    "after it. A resend with the same paymentRequestId after the cut-off is still worth "
+    "sending: if an earlier attempt landed, Alipay+ answers SUCCESS (the request is idempotent) "
+    "and the order is cancelled; if none did, it answers CANCEL_WINDOW_EXCEED and the full "
+    "amount is refunded instead (S0). Either answer ends the plan; only a plan that stays U to "
+    "the end is escalated."
+)
+
+#: Alipay+ ACQP (S0): every 5-10 s in the first 60 s, then 10 more 5 minutes apart, then
+#: escalate to Alipay+ support with the evidence.
+ACQP_RETRY_POLICY = RetryPolicy(
+    name="alipayplus-acqp-s0",
+    phases=(
+        RetryPhase(
+            name="first_minute",
+            min_gap=dt.timedelta(seconds=5),
+            max_gap=dt.timedelta(seconds=10),
+            within=dt.timedelta(seconds=60),
+        ),
+        RetryPhase(
+            name="every_5_minutes",
+            min_gap=dt.timedelta(minutes=5),
+            max_gap=dt.timedelta(minutes=5),
+            attempts=10,
+        ),
+    ),
+    then=FinalStep.ESCALATE,
+    escalate_to="overseas_support@service.alibaba.com",
+    cutoff_rule=_ALIPAYPLUS_CUTOFF_RULE,
+)
+
+#: Antom (S2, S4) mandates no schedule, only "resend with the same id" and "contact support if
+#: it persists". The default mirrors Alipay+'s, which Ant's platforms are sized for: every
+#: 5-10 s in the first minute, then 10 more 5 minutes apart, then escalate.
+ANTOM_RETRY_POLICY = RetryPolicy(
+    name="antom-default",
+    phases=ACQP_RETRY_POLICY.phases,
+    then=FinalStep.ESCALATE,
+    escalate_to="Antom technical support",
+    cutoff_rule=(
+        "Attempts after the contract's cut-off are still sent with the same id: one that "
+        "landed earlier is confirmed as SUCCESS, otherwise Antom answers CANCEL_WINDOW_EXCEED, "
+        "which is final (the payment can only be refunded). Only a plan that stays U to the end "
+        "is escalated."
+    ),
+)
+
+
+def default_retry_policy(product: Product) -> RetryPolicy:
+    """The default policy of a calling role.
+
+    Raises:
+        UnsupportedProductError: for the MPP, which receives cancels and never retries them.
+    """
+    if product is Product.ALIPAYPLUS_ACQP:
+        return ACQP_RETRY_POLICY
+    if product is Product.ANTOM:
+        return ANTOM_RETRY_POLICY
+    raise UnsupportedProductError(
+        message="the MPP receives cancelPayment; Alipay+ does the retrying, not the wallet",
+        product=product.value,
+        operation="plan",
+    )
+
+
+def plan_for(
+    *,
+    product: Product,
+    initiated_at: dt.datetime,
+    first_unknown_at: dt.datetime,
+    window: WindowPolicy | None = None,
+    policy: RetryPolicy | None = None,
+    jitter_key: str = "",
+) -> RetryPlan:
+    """:func:`plan_retries` with the product's defaults and its window's cut-off."""
+    resolved_policy = policy if policy is not None else default_retry_policy(product)
+    resolved_window = builtin_window(product, window)
+    return plan_retries(
+        policy=resolved_policy,
+        first_unknown_at=first_unknown_at,
+        cutoff=resolved_window.cancellable_until(initiated_at),
+        jitter_key=jitter_key,
+    )
