@@ -8,10 +8,18 @@ MAKEFLAGS += --no-builtin-rules --warn-undefined-variables
 .DELETE_ON_ERROR:
 
 PYTHON ?= python3
-# Python 3.8 for `make test-py38`: `python3.8` on PATH if it runs (a pyenv shim can be on PATH
-# and still refuse to run when 3.8 is not a selected pyenv version, and uv does not look into
-# pyenv), else the newest 3.8 that pyenv has installed. Override with `make PYTHON38=/path/...`.
-PYTHON38 ?= $(shell for p in python3.8 $$(ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.8*/bin/python3.8 2>/dev/null | sort -V | tail -n 1); do "$$p" -c '' >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
+# Python 3.8 for `make test-py38`, handed to uv as an absolute path (uv does not look into pyenv).
+# First that runs as a 3.8: the override `make PY38=/path/to/python3.8` (or PYTHON38=), else
+# `python3.8` on PATH (a pyenv shim can be on PATH and still refuse to run when 3.8 is not a
+# selected pyenv version), else `pyenv which python3.8` with PYENV_VERSION set to pyenv's newest 3.8,
+# else the newest $PYENV_ROOT/versions/3.8*/bin/python3.8. Resolved once, on first use.
+PY38 ?=
+PYTHON38 ?= $(PY38)
+PY38_FIND := for p in $(if $(PYTHON38),'$(PYTHON38)',python3.8 \
+	"$$(PYENV_VERSION="$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.8(\.|$$)' | sort -V | tail -n 1)" pyenv which python3.8 2>/dev/null)" \
+	"$$(ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.8*/bin/python3.8 2>/dev/null | sort -V | tail -n 1)"); do \
+	[ -n "$$p" ] && "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 8); print(sys.executable)' 2>/dev/null && break; done
+PYTHON38_EXE = $(eval PYTHON38_EXE := $(shell $(PY38_FIND)))$(PYTHON38_EXE)
 UV_VERSION := 0.13.9
 
 # Never let uv download a Python build: use the interpreters on the machine.
@@ -63,9 +71,9 @@ test: $(UV) ## lint, format check, mypy, import contracts, tests (default Python
 .PHONY: test-py38
 test-py38: export UV_PROJECT_ENVIRONMENT := .venv-py38
 test-py38: $(UV) ## tests under Python 3.8 (in .venv-py38)
-	@test -n "$(PYTHON38)" || { echo "error: no working python3.8 (PATH or pyenv); set PYTHON38=" >&2; exit 1; }
-	$(UV) $(SYNC) --python $(PYTHON38)
-	$(UV) $(RUN) --python $(PYTHON38) pytest
+	@test -n "$(PYTHON38_EXE)" || { echo "error: no working Python 3.8$(if $(PYTHON38), at '$(PYTHON38)',) (tried PY38=, PATH, pyenv); set PY38=/path/to/python3.8" >&2; exit 1; }
+	$(UV) $(SYNC) --python '$(PYTHON38_EXE)'
+	$(UV) $(RUN) --python '$(PYTHON38_EXE)' pytest
 
 .PHONY: docs-gen
 docs-gen: $(UV) ## regenerate the generated docs

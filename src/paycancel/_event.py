@@ -34,4 +34,5 @@ def log_events(events: Iterable[Event]) -> None:
         level = (
             "warning" if event.name.endswith(("_escalated", "late_success_recorded")) else "info"
         )
-        getattr(logger, level)(event.name, key=event.key, at=event.at.isoformat(), **event.data)
+        at = event.at.astimezone(dt.timezone.utc).isoformat()
+        getattr(logger, level)(event.name, key=event.key, at=at, **event.data)

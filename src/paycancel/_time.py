@@ -63,4 +63,10 @@ def parse_iso(text: str, field: str) -> dt.datetime:
         raise InvalidTimeError(
             message=f"{field}: not an ISO 8601 datetime: {text!r}", field=field
         ) from exc
-    return require_aware(value, field)
+    if value.tzinfo is None:
+        raise InvalidTimeError(
+            message=f"{field}: {text!r} has no UTC offset (naive datetimes are rejected); "
+            "add one, e.g. +08:00 or Z",
+            field=field,
+        )
+    return value
