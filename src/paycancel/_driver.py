@@ -8,7 +8,7 @@ attempt that the next wake-up resends with the same parameters.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generator, Union
+from typing import Any, Callable, Generator, TypeVar, Union, cast
 
 import attrs
 import structlog
@@ -59,6 +59,7 @@ from ._mpp import (
     decide_mpp,
     payment_admissible,
 )
+from ._order import PaymentOrder
 from ._outcome import NoAnswer
 from ._product import Product, ResultStatus
 from ._step import Decision
@@ -84,6 +85,8 @@ logger = structlog.get_logger(__name__)
 #: Outbound work a generator hands to its driver.
 Outbound = Union[SendCancel, SendRefund, SendInquiry, ReverseFunds, "_FindPayment"]
 Outcome = Any  # GatewayOutcome | InquiryOutcome | ReversalOutcome | Optional[PaymentOrder]
+
+T = TypeVar("T")
 
 _CANCEL = "cancel:"
 _WATCH = "watch:"
@@ -229,10 +232,35 @@ class _Core:
                 watch, follow, now=self.clock.now(), settings=self.acqp_settings
             )
 
-    def due(self, limit: int) -> list[str]:
+    # -- entry points shared by both drivers ---------------------------------------------------
+
+    def begin(self, order: PaymentOrder, reason: str) -> Generator[Outbound, Outcome, Cancellation]:
+        return self.run(order.key, Begin(order, reason))
+
+    def resume(self, key: str) -> Generator[Outbound, Outcome, Cancellation]:
+        if self.store.get(key) is None:
+            raise NotFoundError(message=f"no cancellation {key!r}", key=key)
+        return self.run(key, RetryDue())
+
+    def notified(
+        self, key: str, status: ResultStatus, code: str
+    ) -> Generator[Outbound, Outcome, PaymentWatch | Cancellation]:
+        if self.watch_store is not None and self.watch_store.get(key) is not None:
+            return self.watch(key, NotificationReceived(status, code))
+        if self.store.get(key) is None:
+            raise NotFoundError(message=f"nothing known under {key!r}", key=key)
+        return self.run(key, PaymentNotified(status, code))
+
+    def due(self, limit: int) -> list[Generator[Outbound, Outcome, PaymentWatch | Cancellation]]:
         if self.scheduler is None:
             return []
-        return self.scheduler.claim_due(now=self.clock.now(), limit=limit)
+        work: list[Generator[Outbound, Outcome, PaymentWatch | Cancellation]] = []
+        for entry in self.scheduler.claim_due(now=self.clock.now(), limit=limit):
+            if entry.startswith(_WATCH):
+                work.append(self.watch(entry[len(_WATCH) :], WatchTick()))
+            else:
+                work.append(self.run(entry[len(_CANCEL) :], RetryDue()))
+        return work
 
 
 class _MppCore:
@@ -282,15 +310,13 @@ class _MppCore:
         return payment_admissible(self.store.get(request.key))
 
 
-def _drive_sync(
-    gen: Generator[Outbound, Outcome, Any], execute: Callable[[Outbound], Outcome]
-) -> Any:
+def _drive_sync(gen: Generator[Outbound, Outcome, T], execute: Callable[[Outbound], Outcome]) -> T:
     try:
         work = next(gen)
         while True:
             work = gen.send(execute(work))
     except StopIteration as stop:
-        return stop.value
+        return cast(T, stop.value)
 
 
 def _guard(name: str, call: Callable[[], Outcome]) -> Outcome:
@@ -359,69 +385,47 @@ class SyncDriver:
             return _guard("inquiry", lambda: inquiry.inquire(order=work.order))
         raise AssertionError(f"unexpected work {work!r}")  # pragma: no cover
 
-    def cancel(self, order: Any, *, reason: str = "requested") -> Cancellation:
+    def cancel(self, order: PaymentOrder, *, reason: str = "requested") -> Cancellation:
         """Cancel ``order`` (idempotent on its key) and run until it waits or ends."""
-        result: Cancellation = _drive_sync(
-            self._core.run(order.key, Begin(order, reason)), self._execute
-        )
-        return result
+        return _drive_sync(self._core.begin(order, reason), self._execute)
 
     def resume(self, key: str) -> Cancellation:
-        """Run a due retry (or recover a lost attempt) of the cancellation ``key``."""
-        if self._core.store.get(key) is None:
-            raise NotFoundError(message=f"no cancellation {key!r}", key=key)
-        result: Cancellation = _drive_sync(self._core.run(key, RetryDue()), self._execute)
-        return result
+        """Run a due retry (or recover a lost attempt) of the cancellation ``key``.
+
+        Raises:
+            NotFoundError: no cancellation under ``key``.
+        """
+        return _drive_sync(self._core.resume(key), self._execute)
 
     def payment_notified(
         self, key: str, status: ResultStatus, code: str
     ) -> PaymentWatch | Cancellation:
         """A ``notifyPayment`` (or other late result) for ``key``: resolves a watch, or is
-        recorded on a cancellation without changing it (S0)."""
-        if self._core.watch_store is not None and self._core.watch_store.get(key) is not None:
-            result: PaymentWatch | Cancellation = _drive_sync(
-                self._core.watch(key, NotificationReceived(status, code)), self._execute
-            )
-            return result
-        if self._core.store.get(key) is None:
-            raise NotFoundError(message=f"nothing known under {key!r}", key=key)
-        done: Cancellation = _drive_sync(
-            self._core.run(key, PaymentNotified(status, code)), self._execute
-        )
-        return done
+        recorded on a cancellation without changing it (S0).
+
+        Raises:
+            NotFoundError: nothing is known under ``key``.
+        """
+        return _drive_sync(self._core.notified(key, status, code), self._execute)
 
     def watch(
-        self, order: Any, *, status: ResultStatus | None, code: str | None = None
+        self, order: PaymentOrder, *, status: ResultStatus | None, code: str | None = None
     ) -> PaymentWatch | Cancellation:
         """ACQP: ``pay`` answered ``status`` (``None``: no answer); watch it until it resolves
         or must be cancelled (S0)."""
-        result: PaymentWatch | Cancellation = _drive_sync(
+        return _drive_sync(
             self._core.watch(order.key, PayResult(order, status, code)), self._execute
         )
-        return result
 
     def merchant_closed(
         self, key: str, *, reason: str = "merchant closed the payment"
     ) -> PaymentWatch | Cancellation:
         """ACQP: the merchant closes a watched payment before a result: cancel it (S0)."""
-        result: PaymentWatch | Cancellation = _drive_sync(
-            self._core.watch(key, MerchantClosed(reason)), self._execute
-        )
-        return result
+        return _drive_sync(self._core.watch(key, MerchantClosed(reason)), self._execute)
 
     def run_due(self, *, limit: int = 100) -> list[PaymentWatch | Cancellation]:
         """Run every wake-up that is due now (up to ``limit``); returns the records touched."""
-        done: list[PaymentWatch | Cancellation] = []
-        for entry in self._core.due(limit):
-            if entry.startswith(_WATCH):
-                done.append(
-                    _drive_sync(self._core.watch(entry[len(_WATCH) :], WatchTick()), self._execute)
-                )
-            else:
-                done.append(
-                    _drive_sync(self._core.run(entry[len(_CANCEL) :], RetryDue()), self._execute)
-                )
-        return done
+        return [_drive_sync(work, self._execute) for work in self._core.due(limit)]
 
 
 def _require_refund(config: CancelConfig, refund: object) -> None:
@@ -481,67 +485,43 @@ class AsyncDriver:
             return NoAnswer(f"gateway raised {type(exc).__name__}")
         raise AssertionError(f"unexpected work {work!r}")  # pragma: no cover
 
-    async def _drive(self, gen: Generator[Outbound, Outcome, Any]) -> Any:
+    async def _drive(self, gen: Generator[Outbound, Outcome, T]) -> T:
         try:
             work = next(gen)
             while True:
                 work = gen.send(await self._execute(work))
         except StopIteration as stop:
-            return stop.value
+            return cast(T, stop.value)
 
-    async def cancel(self, order: Any, *, reason: str = "requested") -> Cancellation:
+    async def cancel(self, order: PaymentOrder, *, reason: str = "requested") -> Cancellation:
         """See :meth:`SyncDriver.cancel`."""
-        result: Cancellation = await self._drive(self._core.run(order.key, Begin(order, reason)))
-        return result
+        return await self._drive(self._core.begin(order, reason))
 
     async def resume(self, key: str) -> Cancellation:
         """See :meth:`SyncDriver.resume`."""
-        if self._core.store.get(key) is None:
-            raise NotFoundError(message=f"no cancellation {key!r}", key=key)
-        result: Cancellation = await self._drive(self._core.run(key, RetryDue()))
-        return result
+        return await self._drive(self._core.resume(key))
 
     async def payment_notified(
         self, key: str, status: ResultStatus, code: str
     ) -> PaymentWatch | Cancellation:
         """See :meth:`SyncDriver.payment_notified`."""
-        if self._core.watch_store is not None and self._core.watch_store.get(key) is not None:
-            result: PaymentWatch | Cancellation = await self._drive(
-                self._core.watch(key, NotificationReceived(status, code))
-            )
-            return result
-        if self._core.store.get(key) is None:
-            raise NotFoundError(message=f"nothing known under {key!r}", key=key)
-        done: Cancellation = await self._drive(self._core.run(key, PaymentNotified(status, code)))
-        return done
+        return await self._drive(self._core.notified(key, status, code))
 
     async def watch(
-        self, order: Any, *, status: ResultStatus | None, code: str | None = None
+        self, order: PaymentOrder, *, status: ResultStatus | None, code: str | None = None
     ) -> PaymentWatch | Cancellation:
         """See :meth:`SyncDriver.watch`."""
-        result: PaymentWatch | Cancellation = await self._drive(
-            self._core.watch(order.key, PayResult(order, status, code))
-        )
-        return result
+        return await self._drive(self._core.watch(order.key, PayResult(order, status, code)))
 
     async def merchant_closed(
         self, key: str, *, reason: str = "merchant closed the payment"
     ) -> PaymentWatch | Cancellation:
         """See :meth:`SyncDriver.merchant_closed`."""
-        result: PaymentWatch | Cancellation = await self._drive(
-            self._core.watch(key, MerchantClosed(reason))
-        )
-        return result
+        return await self._drive(self._core.watch(key, MerchantClosed(reason)))
 
     async def run_due(self, *, limit: int = 100) -> list[PaymentWatch | Cancellation]:
         """See :meth:`SyncDriver.run_due`."""
-        done: list[PaymentWatch | Cancellation] = []
-        for entry in self._core.due(limit):
-            if entry.startswith(_WATCH):
-                done.append(await self._drive(self._core.watch(entry[len(_WATCH) :], WatchTick())))
-            else:
-                done.append(await self._drive(self._core.run(entry[len(_CANCEL) :], RetryDue())))
-        return done
+        return [await self._drive(work) for work in self._core.due(limit)]
 
 
 class MppService:

@@ -14,7 +14,7 @@ from typing import Callable, Union
 import attrs
 
 from ._cancellation import Attempt, AttemptKind, Cancellation, LateResult
-from ._catalog import Action, Interpretation, interpret
+from ._catalog import Action, Interpretation, Outcome, interpret
 from ._command import Escalate, ScheduleWakeup, SendCancel, SendRefund
 from ._identifier import RefundRequestId
 from ._order import PaymentOrder
@@ -309,32 +309,53 @@ def _open_attempt(record: Cancellation, kind: AttemptKind) -> Attempt | None:
     return None
 
 
-def _cancel_answered(
-    record: Cancellation, event: CancelAnswered, now: dt.datetime, config: CancelConfig
-) -> Decision:
-    reading, transport = _interpretation(config, Api.CANCEL, event.outcome)
+def _answer(
+    record: Cancellation,
+    *,
+    kind: AttemptKind,
+    attempt: int,
+    outcome: GatewayOutcome,
+    now: dt.datetime,
+    config: CancelConfig,
+) -> tuple[Step, Interpretation, bool]:
+    """Read an answer and close the attempt it belongs to; ``False`` when it is stale (not for
+    the attempt in flight), which is logged and otherwise ignored."""
+    api, waiting = (
+        (Api.REFUND, S.REFUND_IN_FLIGHT)
+        if kind is AttemptKind.REFUND
+        else (Api.CANCEL, S.IN_FLIGHT)
+    )
+    reading, transport = _interpretation(config, api, outcome)
     step = _step(
-        record, now, config, input="cancel_answered", attempt=event.attempt,
+        record, now, config, input=f"{kind.value}_answered", attempt=attempt,
         status=reading.status.value, code=reading.code, transport=transport,
     )  # fmt: skip
-    current = _open_attempt(record, AttemptKind.CANCEL)
-    if record.state is not S.IN_FLIGHT or current is None or current.number != event.attempt:
+    current = _open_attempt(record, kind)
+    if record.state is not waiting or current is None or current.number != attempt:
         step.event(
-            "cancellation.answer_ignored",
-            attempt=event.attempt,
-            state=record.state.value,
-            status=reading.status.value,
-            code=reading.code,
-        )
-        return step.decision()
-    message = event.outcome.message if isinstance(event.outcome, Answered) else None
+            "cancellation.answer_ignored", attempt=attempt, kind=kind.value,
+            state=record.state.value, status=reading.status.value, code=reading.code,
+        )  # fmt: skip
+        return step, reading, False
     close_open_attempt(
         step,
         status=reading.status if transport is None else None,
         code=reading.code if transport is None else None,
-        message=message,
+        message=outcome.message if isinstance(outcome, Answered) else None,
         transport=transport,
     )
+    return step, reading, True
+
+
+def _cancel_answered(
+    record: Cancellation, event: CancelAnswered, now: dt.datetime, config: CancelConfig
+) -> Decision:
+    step, reading, current = _answer(
+        record, kind=AttemptKind.CANCEL, attempt=event.attempt, outcome=event.outcome,
+        now=now, config=config,
+    )  # fmt: skip
+    if not current:
+        return step.decision()
     if reading.action is Action.MARK_CANCELLED:
         _cancelled(step, reading, config, event.outcome)
     elif reading.action is Action.REFUND_INSTEAD:
@@ -440,23 +461,13 @@ def _schedule(step: Step, reading: Interpretation, config: CancelConfig, *, refu
 def _refund_answered(
     record: Cancellation, event: RefundAnswered, now: dt.datetime, config: CancelConfig
 ) -> Decision:
-    reading, transport = _interpretation(config, Api.REFUND, event.outcome)
-    step = _step(
-        record, now, config, input="refund_answered", attempt=event.attempt,
-        status=reading.status.value, code=reading.code, transport=transport,
+    step, reading, current = _answer(
+        record, kind=AttemptKind.REFUND, attempt=event.attempt, outcome=event.outcome,
+        now=now, config=config,
     )  # fmt: skip
-    current = _open_attempt(record, AttemptKind.REFUND)
-    if record.state is not S.REFUND_IN_FLIGHT or current is None or current.number != event.attempt:
-        step.event("cancellation.answer_ignored", attempt=event.attempt, state=record.state.value)
+    if not current:
         return step.decision()
-    close_open_attempt(
-        step,
-        status=reading.status if transport is None else None,
-        code=reading.code if transport is None else None,
-        message=event.outcome.message if isinstance(event.outcome, Answered) else None,
-        transport=transport,
-    )
-    if reading.outcome.value == "succeeded":
+    if reading.outcome is Outcome.SUCCEEDED:
         step.move(
             Trigger.REFUND_SUCCEEDED, reading.rule, final_code="CANCEL_WINDOW_EXCEED",
             action=Action.REFUND_INSTEAD,

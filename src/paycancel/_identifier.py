@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import attrs
@@ -20,8 +21,6 @@ __all__ = [
 #: Alipay+ and Antom limit every identifier in the cancel APIs to 64 characters (S1, S2).
 MAX_ID_LENGTH = 64
 
-_CONTROL = frozenset(chr(code) for code in (*range(0x20), 0x7F))
-
 
 def _check(instance: _Identifier, _attribute: Any, value: Any) -> None:
     kind = type(instance).__name__
@@ -39,7 +38,8 @@ def _check(instance: _Identifier, _attribute: Any, value: Any) -> None:
             field=kind,
             value=value,
         )
-    if value != value.strip() or any(ch in _CONTROL for ch in value):
+    # Unicode category C*: control (C0, DEL, C1), format, surrogate, private use, unassigned.
+    if value != value.strip() or any(unicodedata.category(ch)[0] == "C" for ch in value):
         raise InvalidIdentifierError(
             message=f"{kind} must not hold surrounding whitespace or control characters",
             field=kind,

@@ -88,13 +88,14 @@ class PaymentOrder:
             )
         if self.amount.value == 0:
             raise InvalidOrderError(message="a payment amount must be positive", field="amount")
-        if self.product is Product.ALIPAYPLUS_MPP and (
-            self.acquirer_id is None or self.psp_id is None or self.payment_request_id is None
-        ):
-            raise InvalidOrderError(
-                message="an MPP order needs acquirer_id, psp_id and payment_request_id (S1)",
-                field="acquirer_id",
-            )
+        if self.product is Product.ALIPAYPLUS_MPP:
+            for name in ("acquirer_id", "psp_id", "payment_request_id"):
+                if getattr(self, name) is None:
+                    raise InvalidOrderError(
+                        message=f"an MPP order needs {name} (with acquirer_id, psp_id and "
+                        "payment_request_id together the idempotency key, S1)",
+                        field=name,
+                    )
         if self.expires_at is not None and self.expires_at <= self.initiated_at:
             raise InvalidOrderError(
                 message="expires_at must be after initiated_at", field="expires_at"
