@@ -15,6 +15,7 @@ from ._acqp import (
     PaymentWatch,
     PayResult,
     WatchDecision,
+    WatchInput,
     WatchState,
     WatchTick,
     decide_watch,
@@ -46,6 +47,7 @@ from ._flow import (
     Begin,
     CancelAnswered,
     CancelConfig,
+    FlowInput,
     PaymentNotified,
     RefundAnswered,
     RetryDue,
@@ -61,7 +63,7 @@ from ._identifier import (
     RefundRequestId,
 )
 from ._memory import InMemoryCancellationStore, InMemoryScheduler, InMemoryStore
-from ._money import Money
+from ._money import ISO_4217_CURRENCIES, Money
 from ._mpp import (
     CancelReceived,
     MppCancelRequest,
@@ -69,6 +71,7 @@ from ._mpp import (
     MppSettings,
     ReversalDone,
     ReversalFailed,
+    ReversalOutcome,
     Reversed,
     decide_mpp,
     payment_admissible,
@@ -108,6 +111,7 @@ __all__ = [
     "ANTOM_RETRY_POLICY",
     "CATALOG",
     "CATALOG_VERSION",
+    "ISO_4217_CURRENCIES",
     "MAX_ID_LENGTH",
     "MPP_WINDOW",
     "TERMINAL_STATES",
@@ -135,6 +139,7 @@ __all__ = [
     "Escalate",
     "Event",
     "FinalStep",
+    "FlowInput",
     "GatewayOutcome",
     "InMemoryCancellationStore",
     "InMemoryScheduler",
@@ -175,6 +180,7 @@ __all__ = [
     "RetryPolicy",
     "ReversalDone",
     "ReversalFailed",
+    "ReversalOutcome",
     "ReverseFunds",
     "Reversed",
     "ScheduleWakeup",
@@ -186,6 +192,7 @@ __all__ = [
     "SystemClock",
     "Trigger",
     "WatchDecision",
+    "WatchInput",
     "WatchState",
     "WatchTick",
     "WindowPolicy",

@@ -47,6 +47,8 @@ class AcqpSettings:
         auto_debit_inquiry_interval: S0's Auto Debit guidance: inquire every 3 s for 60 s.
         cashier_inquiry_interval: how often to inquire on a Cashier Payment.
         max_inquiries: stop inquiring (and cancel) after this many, even before expiry.
+        recovery_delay: when a watch starts a cancel, it also sets a wake-up this far ahead, so
+            a crash before the cancellation is stored cannot lose it.
     """
 
     auto_debit_expiry: dt.timedelta = attrs.field(
@@ -62,6 +64,9 @@ class AcqpSettings:
         default=dt.timedelta(seconds=10), validator=positive_timedelta
     )
     max_inquiries: int | None = None
+    recovery_delay: dt.timedelta = attrs.field(
+        default=dt.timedelta(seconds=30), validator=positive_timedelta
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.max_inquiries is not None and (
@@ -206,14 +211,14 @@ def decide_watch(
     out = _Out(watch, now)
     if watch.state is not WatchState.WATCHING:
         if isinstance(event, MerchantClosed) and watch.state is WatchState.PAID:
-            _start_cancel(out, "merchant closed a paid payment (S0: any status)")
+            _start_cancel(out, "merchant closed a paid payment (S0: any status)", cfg)
         else:
             out.event("watch.input_ignored", state=watch.state.value, input=type(event).__name__)
         return out.done()
     if isinstance(event, NotificationReceived):
         _resolve(out, event.status, event.code, "notifyPayment")
     elif isinstance(event, MerchantClosed):
-        _start_cancel(out, event.reason)
+        _start_cancel(out, event.reason, cfg)
     elif isinstance(event, InquiryResult):
         _inquiry(out, event, cfg)
     else:
@@ -259,8 +264,11 @@ def _resolve(out: _Out, status: ResultStatus, code: str, source: str) -> None:
     )  # fmt: skip
 
 
-def _start_cancel(out: _Out, reason: str) -> None:
+def _start_cancel(out: _Out, reason: str, cfg: AcqpSettings) -> None:
     out.watch = attrs.evolve(out.watch, state=WatchState.CANCEL_STARTED, next_inquiry_at=None)
+    # A durable wake-up first: if the process dies before the cancellation is stored, the
+    # wake-up finds the watch in CANCEL_STARTED with no cancellation and starts it then.
+    out.commands.append(ScheduleWakeup(key=out.watch.key, at=out.now + cfg.recovery_delay))
     out.commands.append(StartCancellation(key=out.watch.key, order=out.watch.order, reason=reason))
     out.event("watch.cancel_started", reason=reason, inquiries=out.watch.inquiries)
 
@@ -278,7 +286,7 @@ def _tick(out: _Out, cfg: AcqpSettings) -> None:
     spent = _budget_spent(watch, out.now, cfg)
     if spent is not None:
         scenario = watch.scenario or "scenario 1"
-        _start_cancel(out, f"S0 {scenario}: no final result; {spent}")
+        _start_cancel(out, f"S0 {scenario}: no final result; {spent}", cfg)
         return
     if watch.inquiry_open:
         out.commands.append(ScheduleWakeup(key=watch.key, at=watch.expires_at))

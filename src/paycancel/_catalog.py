@@ -8,6 +8,7 @@ that is not in the table inherits the behaviour of its status: ``U`` retries the
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 from typing import Iterator
 
@@ -274,8 +275,9 @@ _INDEX: dict[tuple[Product, Api, ResultStatus, str], CodeRule] = {
 if len(_INDEX) != len(CATALOG):  # pragma: no cover - guards the data above
     raise AssertionError("duplicate rows in the result-code catalog")
 
-#: A content hash of the catalog; stored in each decision record so a later reader knows which
-#: table decided.
+#: A content hash of the catalog's decisions (product, API, status, code, outcome, action);
+#: stored in each decision record so a later reader knows which table decided. Messages and
+#: sources are not part of it: rewording a message changes no decision.
 CATALOG_VERSION = (
     "1+"
     + hashlib.sha256(
@@ -305,31 +307,28 @@ _INHERITED = {
 }
 
 
-def interpret(product: Product, api: Api, status: ResultStatus, code: str) -> Interpretation:
-    """Look an answer up in the catalog, inheriting from its status when the code is unlisted.
+def _from_row(row: CodeRule) -> Interpretation:
+    return Interpretation(
+        product=row.product,
+        api=row.api,
+        status=row.status,
+        code=row.code,
+        known=True,
+        outcome=row.outcome,
+        action=row.action,
+        message=row.message,
+        source=row.source,
+    )
 
-    Args:
-        product: the product and role.
-        api: which API answered.
-        status: ``result.resultStatus``.
-        code: ``result.resultCode`` (compared exactly; codes are upper case).
 
-    Returns:
-        The interpretation; ``known`` tells whether the row was found or inherited.
-    """
-    row = _INDEX.get((product, api, status, code))
-    if row is not None:
-        return Interpretation(
-            product=product,
-            api=api,
-            status=status,
-            code=code,
-            known=True,
-            outcome=row.outcome,
-            action=row.action,
-            message=row.message,
-            source=row.source,
-        )
+# Interpretations are frozen values: build each known one once.
+_KNOWN: dict[tuple[Product, Api, ResultStatus, str], Interpretation] = {
+    key: _from_row(row) for key, row in _INDEX.items()
+}
+
+
+@functools.lru_cache(maxsize=1024)  # bounded: codes come off the wire
+def _inherited(product: Product, api: Api, status: ResultStatus, code: str) -> Interpretation:
     outcome, action, message = _INHERITED[status]
     return Interpretation(
         product=product,
@@ -342,3 +341,19 @@ def interpret(product: Product, api: Api, status: ResultStatus, code: str) -> In
         message=message,
         source="inherited from status",
     )
+
+
+def interpret(product: Product, api: Api, status: ResultStatus, code: str) -> Interpretation:
+    """Look an answer up in the catalog, inheriting from its status when the code is unlisted.
+
+    Args:
+        product: the product and role.
+        api: which API answered.
+        status: ``result.resultStatus``.
+        code: ``result.resultCode`` (compared exactly; codes are upper case).
+
+    Returns:
+        The interpretation; ``known`` tells whether the row was found or inherited.
+    """
+    known = _KNOWN.get((product, api, status, code))
+    return known if known is not None else _inherited(product, api, status, code)

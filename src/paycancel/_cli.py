@@ -94,14 +94,19 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any]) -> None:
         if isinstance(value, list):
             print(f"{key}:")
             for item in value:
-                line = "  ".join(f"{k}={v}" for k, v in item.items())
+                line = "  ".join(f"{k}={_text(v)}" for k, v in item.items())
                 print(f"  - {line}")
         elif isinstance(value, dict):
             print(f"{key}:")
             for k, v in value.items():
-                print(f"  {k}: {v}")
+                print(f"  {k}: {_text(v)}")
         else:
-            print(f"{key}: {str(value).lower() if isinstance(value, bool) else value}")
+            print(f"{key}: {_text(value)}")
+
+
+def _text(value: object) -> str:
+    """Text output spells booleans as JSON does."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _cmd_window(args: argparse.Namespace) -> int:

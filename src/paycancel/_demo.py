@@ -95,7 +95,7 @@ def _acqp(clock: FakeClock) -> list[dict[str, Any]]:
     drain(driver, clock, scheduler)
     # A success notification after the cancel: recorded for reconciliation, order stays cancelled.
     driver.payment_notified(cases["acqp-u-streak"].key, ResultStatus.SUCCEEDED, "SUCCESS")
-    rows = [_row(store.get(c.key), cancels, refunds) for c in (*cases.values(), watched)]
+    rows = [_row(store.get(key=c.key), cancels, refunds) for c in (*cases.values(), watched)]
     rows.append(
         {"payment": "acqp-watch-paid", "state": "paid (no cancel)", "code": "-", "cancel_calls": 0,
          "refund_calls": 0, "until": "-", "notes": "notifyPayment S before expiry"}
@@ -204,7 +204,7 @@ def _antom(clock: FakeClock) -> list[dict[str, Any]]:
     for case in cases:
         driver.cancel(case)
     drain(driver, clock, scheduler)
-    return [_row(store.get(c.key), cancels) for c in cases]
+    return [_row(store.get(key=c.key), cancels) for c in cases]
 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> str:

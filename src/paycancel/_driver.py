@@ -122,12 +122,12 @@ class _Core:
     # -- cancellations -----------------------------------------------------------------------
 
     def run(self, key: str, first: FlowInput) -> Generator[Outbound, Outcome, Cancellation]:
-        record = self.store.get(key)
+        record = self.store.get(key=key)
         decision = decide(record, first, now=self.clock.now(), config=self.config)
         while True:
             stored = self._persist(record, decision)
             if stored is None:  # lost a race: someone else moved it on; report their record
-                latest = self.store.get(key)
+                latest = self.store.get(key=key)
                 assert latest is not None
                 return latest
             record = stored
@@ -151,12 +151,12 @@ class _Core:
     def _persist(self, before: Cancellation | None, decision: Decision) -> Cancellation | None:
         after = decision.cancellation
         if before is None:
-            stored, created = self.store.create(after)
+            stored, created = self.store.create(record=after)
             return stored if created else None
         if after is before:
             return before
         try:
-            return self.store.update(after, expected_version=before.version)
+            return self.store.update(record=after, expected_version=before.version)
         except ConcurrentUpdateError:
             logger.info("cancellation.update_lost", key=after.key, version=before.version)
             return None
@@ -186,29 +186,25 @@ class _Core:
         self, key: str, first: WatchInput
     ) -> Generator[Outbound, Outcome, PaymentWatch | Cancellation]:
         store = self._watches()
-        watch = store.get(key)
+        watch = store.get(key=key)
         if watch is not None and watch.state is WatchState.CANCEL_STARTED:
-            # Once the cancel began, results go to the cancellation (S0: it can only end
-            # cancelled); a merchant close or a tick resumes it.
-            if isinstance(first, NotificationReceived):
-                return (yield from self.run(key, PaymentNotified(first.status, first.code)))
-            return (yield from self.run(key, RetryDue()))
+            return (yield from self._after_cancel_started(watch, first))
         decision: WatchDecision = decide_watch(
             watch, first, now=self.clock.now(), settings=self.acqp_settings
         )
         while True:
             after = decision.watch
             if watch is None:
-                stored, created = store.create(after)
+                stored, created = store.create(record=after)
                 if not created:
                     return stored
             elif after is watch:
                 stored = watch
             else:
                 try:
-                    stored = store.update(after, expected_version=watch.version)
+                    stored = store.update(record=after, expected_version=watch.version)
                 except ConcurrentUpdateError:
-                    latest = store.get(key)
+                    latest = store.get(key=key)
                     assert latest is not None
                     return latest
             watch = stored
@@ -219,8 +215,8 @@ class _Core:
                     outcome = yield command
                     follow = InquiryResult(command.number, outcome)
                 elif isinstance(command, StartCancellation):
-                    if self.scheduler is not None:
-                        self.scheduler.unschedule(key=_WATCH + key)
+                    # The watch's recovery wake-up stays: it is harmless once the cancellation
+                    # exists (it only resumes it) and essential if we die right here.
                     return (yield from self.run(key, Begin(command.order, command.reason)))
                 elif isinstance(command, ScheduleWakeup) and self.scheduler is not None:
                     self.scheduler.schedule(key=_WATCH + command.key, at=command.at)
@@ -232,22 +228,38 @@ class _Core:
                 watch, follow, now=self.clock.now(), settings=self.acqp_settings
             )
 
+    def _after_cancel_started(
+        self, watch: PaymentWatch, first: WatchInput
+    ) -> Generator[Outbound, Outcome, Cancellation]:
+        """Once the cancel began, results go to the cancellation (S0: it can only end
+        cancelled); a merchant close or a tick resumes it, or starts it if a crash came between
+        storing the watch and storing the cancellation."""
+        key = watch.key
+        if self.store.get(key=key) is None:
+            begin = Begin(watch.order, "recovered: the watch had started this cancel")
+            cancellation = yield from self.run(key, begin)
+            if not isinstance(first, NotificationReceived):
+                return cancellation
+        if isinstance(first, NotificationReceived):
+            return (yield from self.run(key, PaymentNotified(first.status, first.code)))
+        return (yield from self.run(key, RetryDue()))
+
     # -- entry points shared by both drivers ---------------------------------------------------
 
     def begin(self, order: PaymentOrder, reason: str) -> Generator[Outbound, Outcome, Cancellation]:
         return self.run(order.key, Begin(order, reason))
 
     def resume(self, key: str) -> Generator[Outbound, Outcome, Cancellation]:
-        if self.store.get(key) is None:
+        if self.store.get(key=key) is None:
             raise NotFoundError(message=f"no cancellation {key!r}", key=key)
         return self.run(key, RetryDue())
 
     def notified(
         self, key: str, status: ResultStatus, code: str
     ) -> Generator[Outbound, Outcome, PaymentWatch | Cancellation]:
-        if self.watch_store is not None and self.watch_store.get(key) is not None:
+        if self.watch_store is not None and self.watch_store.get(key=key) is not None:
             return self.watch(key, NotificationReceived(status, code))
-        if self.store.get(key) is None:
+        if self.store.get(key=key) is None:
             raise NotFoundError(message=f"nothing known under {key!r}", key=key)
         return self.run(key, PaymentNotified(status, code))
 
@@ -272,7 +284,7 @@ class _MppCore:
         self.settings = settings
 
     def handle(self, request: MppCancelRequest) -> Generator[Outbound, Outcome, Reply]:
-        record = self.store.get(request.key)
+        record = self.store.get(key=request.key)
         payment = record.order if record is not None else (yield _FindPayment(request))
         decided = decide_mpp(
             record, CancelReceived(request, payment), now=self.clock.now(), settings=self.settings
@@ -299,15 +311,15 @@ class _MppCore:
         if not decided.store or after is before:
             return before if before is not None else after
         if before is None:
-            stored, created = self.store.create(after)
+            stored, created = self.store.create(record=after)
             return stored if created else None
         try:
-            return self.store.update(after, expected_version=before.version)
+            return self.store.update(record=after, expected_version=before.version)
         except ConcurrentUpdateError:
             return None
 
     def admissible(self, request: MppCancelRequest) -> bool:
-        return payment_admissible(self.store.get(request.key))
+        return payment_admissible(self.store.get(key=request.key))
 
 
 def _drive_sync(gen: Generator[Outbound, Outcome, T], execute: Callable[[Outbound], Outcome]) -> T:
@@ -481,8 +493,9 @@ class AsyncDriver:
                     return NoAnswer("no inquiry gateway configured")
                 return await self._inquiry.inquire(order=work.order)
         except Exception as exc:
-            logger.error("gateway.call_raised", error=type(exc).__name__, exc_info=True)
-            return NoAnswer(f"gateway raised {type(exc).__name__}")
+            port = type(work).__name__.replace("Send", "").lower()
+            logger.error("gateway.call_raised", port=port, error=type(exc).__name__, exc_info=True)
+            return NoAnswer(f"{port} raised {type(exc).__name__}")
         raise AssertionError(f"unexpected work {work!r}")  # pragma: no cover
 
     async def _drive(self, gen: Generator[Outbound, Outcome, T]) -> T:
@@ -552,7 +565,9 @@ class MppService:
             try:
                 return self._reversal.reverse(order=work.order, key=work.key)
             except Exception as exc:
-                logger.error("mpp.reversal_raised", key=work.key, error=type(exc).__name__)
+                logger.error(
+                    "mpp.reversal_raised", key=work.key, error=type(exc).__name__, exc_info=True
+                )
                 return ReversalFailed(type(exc).__name__)
         raise AssertionError(f"unexpected work {work!r}")  # pragma: no cover
 
@@ -593,6 +608,10 @@ class AsyncMppService:
                     try:
                         result = await self._reversal.reverse(order=work.order, key=work.key)
                     except Exception as exc:
+                        logger.error(
+                            "mpp.reversal_raised", key=work.key, error=type(exc).__name__,
+                            exc_info=True,
+                        )  # fmt: skip
                         result = ReversalFailed(type(exc).__name__)
                 work = gen.send(result)
         except StopIteration as stop:

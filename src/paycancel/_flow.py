@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Callable, Union
+from typing import Any, Callable, Union
 
 import attrs
 
@@ -169,18 +169,15 @@ def decide(
             operation="decide",
         )
     if isinstance(event, Begin):
-        if cancellation is not None:
-            return Decision(cancellation=cancellation)
-        return _begin(event, now, config)
+        if cancellation is None:
+            return _begin(event, now, config)
+        if cancellation.state is S.ON_HOLD:
+            return _resend_after_hold(cancellation, event, now, config)
+        return Decision(cancellation=cancellation)
     if cancellation is None:
         raise ValueError(f"{type(event).__name__} needs an existing cancellation")
-    if isinstance(event, CancelAnswered):
-        return _cancel_answered(cancellation, event, now, config)
-    if isinstance(event, RefundAnswered):
-        return _refund_answered(cancellation, event, now, config)
-    if isinstance(event, PaymentNotified):
-        return _notified(cancellation, event, now, config)
-    return _retry_due(cancellation, now, config)
+    handler = _HANDLERS[type(event)]
+    return handler(cancellation, event, now, config)
 
 
 def _step(
@@ -247,46 +244,63 @@ def _begin(event: Begin, now: dt.datetime, config: CancelConfig) -> Decision:
     return step.decision()
 
 
+def _resend_after_hold(
+    record: Cancellation, event: Begin, now: dt.datetime, config: CancelConfig
+) -> Decision:
+    """The caller fixed what held the cancel (funded its balance) and cancels again."""
+    step = _step(record, now, config, input="begin", reason=event.reason)
+    last = max(a.number for a in record.attempts if a.kind is AttemptKind.CANCEL)
+    step.update(final_code=None, action=None)
+    _send_cancel(step, last + 1, f"hold.resent ({event.reason})", config)
+    return step.decision()
+
+
 def _send_cancel(step: Step, number: int, rule: str, config: CancelConfig) -> None:
-    record = step.cancellation
-    assert record.order is not None
+    order: PaymentOrder = step.get("order")
     step.move(
         Trigger.ATTEMPT_SENT,
         rule,
         attempts=(
-            *record.attempts,
+            *step.get("attempts"),
             Attempt(kind=AttemptKind.CANCEL, number=number, sent_at=step.now),
         ),
         next_attempt_at=None,
     )
-    step.command(SendCancel(key=record.key, order=record.order, attempt=number))
+    _watchdog(step, config)
+    step.command(SendCancel(key=step.key, order=order, attempt=number))
     step.event("cancellation.attempt_started", attempt=number, product=config.product.value)
 
 
-def _send_refund(step: Step, number: int, rule: str) -> None:
-    record = step.cancellation
-    assert record.order is not None
-    assert record.refund_request_id is not None
+def _send_refund(step: Step, number: int, rule: str, config: CancelConfig) -> None:
+    order: PaymentOrder = step.get("order")
+    refund_request_id: RefundRequestId = step.get("refund_request_id")
     step.move(
         Trigger.REFUND_SENT,
         rule,
         attempts=(
-            *record.attempts,
+            *step.get("attempts"),
             Attempt(kind=AttemptKind.REFUND, number=number, sent_at=step.now),
         ),
         next_attempt_at=None,
     )
+    _watchdog(step, config)
     step.command(
         SendRefund(
-            key=record.key,
-            order=record.order,
-            refund_request_id=record.refund_request_id,
-            amount=record.order.amount,
+            key=step.key,
+            order=order,
+            refund_request_id=refund_request_id,
+            amount=order.amount,
             attempt=number,
             reason="cancel window exceeded (CANCEL_WINDOW_EXCEED)",
         )
     )
     step.event("cancellation.refund_started", attempt=number)
+
+
+def _watchdog(step: Step, config: CancelConfig) -> None:
+    """A durable wake-up, stored before the call goes out: if the process dies mid-call, the
+    wake-up finds the attempt still open after ``attempt_timeout`` and resends it."""
+    step.command(ScheduleWakeup(key=step.key, at=step.now + config.attempt_timeout))
 
 
 def _interpretation(
@@ -368,9 +382,19 @@ def _cancel_answered(
             action=Action.REFUND_INSTEAD,
         )
         step.event("cancellation.refund_required", code=reading.code)
-        _send_refund(step, 1, "refund.send_first_attempt (S0: CANCEL_WINDOW_EXCEED -> refund)")
+        _send_refund(
+            step, 1, "refund.send_first_attempt (S0: CANCEL_WINDOW_EXCEED -> refund)", config
+        )
     elif reading.action is Action.RETRY_SAME_REQUEST:
         _schedule(step, reading, config, refund=False)
+    elif reading.action is Action.RETRY_LATER:
+        # S2: e.g. MERCHANT_BALANCE_NOT_ENOUGH: "call again after the merchant has sufficient
+        # balance". Held until the caller cancels again; the window's end closes the case.
+        until: dt.datetime | None = step.get("cancellable_until")
+        step.move(Trigger.HELD, reading.rule, final_code=reading.code, action=reading.action)
+        if until is not None:
+            step.command(ScheduleWakeup(key=step.key, at=until))
+        step.event("cancellation.held", code=reading.code)
     else:
         step.move(Trigger.FAILED, reading.rule, final_code=reading.code, action=reading.action)
         step.event("cancellation.failed", code=reading.code, action=reading.action.value)
@@ -380,23 +404,20 @@ def _cancel_answered(
 def _cancelled(
     step: Step, reading: Interpretation, config: CancelConfig, outcome: GatewayOutcome
 ) -> None:
-    record = step.cancellation
-    order = record.order
-    assert order is not None
+    order: PaymentOrder = step.get("order")
+    changes: dict[str, Any] = {"cancelled": True}
     if config.product is Product.ALIPAYPLUS_ACQP and order.payment_status is ResultStatus.SUCCEEDED:
         # S0: cancelling a successful payment turns its result into F/ORDER_IS_CLOSED; a failed
         # one keeps its result.
-        order = attrs.evolve(
-            order, payment_status=ResultStatus.FAILED, payment_code="ORDER_IS_CLOSED"
-        )
-    order = attrs.evolve(order, cancelled=True)
+        changes.update(payment_status=ResultStatus.FAILED, payment_code="ORDER_IS_CLOSED")
     if (
         isinstance(outcome, Answered)
         and outcome.payment_id is not None
         and order.payment_id is None
     ):
-        order = attrs.evolve(order, payment_id=outcome.payment_id)
-    warnings = record.warnings
+        changes["payment_id"] = outcome.payment_id
+    order = attrs.evolve(order, **changes)
+    warnings: tuple[str, ...] = step.get("warnings")
     if config.product is Product.ANTOM and order.payment_status is not ResultStatus.FAILED:
         warnings = (*warnings, BUYER_MAY_STILL_PAY)
         step.event("cancellation.buyer_may_still_pay_warned")
@@ -408,28 +429,32 @@ def _cancelled(
         action=Action.MARK_CANCELLED,
         warnings=warnings,
     )
-    step.event("cancellation.cancelled", attempts=len(step.cancellation.attempts))
+    step.event("cancellation.cancelled", attempts=len(step.get("attempts")))
 
 
 def _schedule(step: Step, reading: Interpretation, config: CancelConfig, *, refund: bool) -> None:
-    record = step.cancellation
     kind = AttemptKind.REFUND if refund else AttemptKind.CANCEL
-    plan: RetryPlan | None = record.refund_plan if refund else record.plan
+    plan: RetryPlan | None = step.get("refund_plan" if refund else "plan")
     if plan is None:
         plan = plan_retries(
             policy=config.refund_retry_policy if refund else config.retry_policy,
             first_unknown_at=step.now,
-            cutoff=None if refund else record.cancellable_until,
-            jitter_key=record.key + (":refund" if refund else ""),
+            cutoff=None if refund else step.get("cancellable_until"),
+            jitter_key=step.key + (":refund" if refund else ""),
         )
-    last = max(a.number for a in record.attempts if a.kind is kind)
+    sent = [a for a in step.get("attempts") if a.kind is kind]
+    last = sent[-1].number
     upcoming = plan.attempt(last + 1)
-    changes = {"refund_plan": plan} if refund else {"plan": plan}
+    next_at = None
+    if upcoming is not None:
+        # Never closer to the last send than the phase allows: after an outage the overdue
+        # resends go out one by one, spaced as planned, not in a burst (and none is dropped).
+        next_at = max(upcoming.at, sent[-1].sent_at + plan.min_gap(upcoming.number))
     step.move(
         Trigger.REFUND_UNKNOWN if refund else Trigger.UNKNOWN,
         reading.rule,
-        next_attempt_at=None if upcoming is None else upcoming.at,
-        **changes,
+        next_attempt_at=next_at,
+        **{"refund_plan" if refund else "plan": plan},
     )
     if upcoming is None:
         step.move(
@@ -441,18 +466,20 @@ def _schedule(step: Step, reading: Interpretation, config: CancelConfig, *, refu
         )
         step.command(
             Escalate(
-                key=record.key,
+                key=step.key,
                 to=plan.policy.escalate_to,
                 evidence=step.cancellation.support_record(),
             )
         )
         step.event("cancellation.escalated", to=plan.policy.escalate_to, attempts=last)
         return
-    step.command(ScheduleWakeup(key=record.key, at=upcoming.at))
+    assert next_at is not None
+    step.command(ScheduleWakeup(key=step.key, at=next_at))
     step.event(
         "cancellation.refund_retry_scheduled" if refund else "cancellation.retry_scheduled",
         attempt=upcoming.number,
-        next_at=upcoming.at.isoformat(),
+        next_at=next_at.isoformat(),
+        delayed=next_at != upcoming.at,
         phase=upcoming.phase,
         after_cutoff=upcoming.after_cutoff,
     )
@@ -508,6 +535,20 @@ def _notified(
     return step.decision()
 
 
+def _on_retry_due(
+    record: Cancellation, _event: RetryDue, now: dt.datetime, config: CancelConfig
+) -> Decision:
+    return _retry_due(record, now, config)
+
+
+_HANDLERS: dict[type, Callable[[Cancellation, Any, dt.datetime, CancelConfig], Decision]] = {
+    CancelAnswered: _cancel_answered,
+    RefundAnswered: _refund_answered,
+    PaymentNotified: _notified,
+    RetryDue: _on_retry_due,
+}
+
+
 def _lost(record: Cancellation, kind: AttemptKind, now: dt.datetime, config: CancelConfig) -> bool:
     attempt = _open_attempt(record, kind)
     return attempt is not None and now - attempt.sent_at >= config.attempt_timeout
@@ -540,13 +581,32 @@ def _retry_due(record: Cancellation, now: dt.datetime, config: CancelConfig) -> 
     if state is S.PENDING:
         _send_cancel(step, 1, "resume.send_first_attempt", config)
     elif state is S.REFUND_PENDING:
-        _send_refund(step, 1, "resume.send_first_refund")
+        _send_refund(step, 1, "resume.send_first_refund", config)
     elif state is S.RETRY_SCHEDULED and due:
         last = max(a.number for a in record.attempts if a.kind is AttemptKind.CANCEL)
         _send_cancel(step, last + 1, "plan.attempt_due (same parameters)", config)
     elif state is S.REFUND_RETRY_SCHEDULED and due:
         last = max(a.number for a in record.attempts if a.kind is AttemptKind.REFUND)
-        _send_refund(step, last + 1, "plan.refund_attempt_due (same refundRequestId)")
+        _send_refund(step, last + 1, "plan.refund_attempt_due (same refundRequestId)", config)
+    elif state is S.ON_HOLD and record.cancellable_until is not None:
+        if now >= record.cancellable_until:
+            step.move(
+                Trigger.WINDOW_CLOSED,
+                "hold.window_closed (never resent before the cancel window closed)",
+                action=Action.DO_NOT_RETRY,
+            )
+            step.event("cancellation.failed", code=record.final_code, action="do_not_retry")
+        else:
+            step.command(ScheduleWakeup(key=record.key, at=record.cancellable_until))
+    elif state in (S.IN_FLIGHT, S.REFUND_IN_FLIGHT):
+        # Woken before the attempt in flight timed out (another worker is on it): look again
+        # when it would count as lost.
+        kind = AttemptKind.REFUND if state is S.REFUND_IN_FLIGHT else AttemptKind.CANCEL
+        attempt = _open_attempt(record, kind)
+        if attempt is not None:
+            step.command(
+                ScheduleWakeup(key=record.key, at=attempt.sent_at + config.attempt_timeout)
+            )
     elif record.next_attempt_at is not None and not record.terminal:
         step.command(ScheduleWakeup(key=record.key, at=record.next_attempt_at))
     return step.decision()

@@ -30,7 +30,7 @@ class InMemoryStore(Generic[R]):
         self._records: dict[str, R] = {}
         self._lock = threading.Lock()
 
-    def create(self, record: R) -> tuple[R, bool]:
+    def create(self, *, record: R) -> tuple[R, bool]:
         with self._lock:
             existing = self._records.get(record.key)
             if existing is not None:
@@ -39,11 +39,11 @@ class InMemoryStore(Generic[R]):
             self._records[record.key] = stored
             return stored, True
 
-    def get(self, key: str) -> R | None:
+    def get(self, *, key: str) -> R | None:
         with self._lock:
             return self._records.get(key)
 
-    def update(self, record: R, *, expected_version: int) -> R:
+    def update(self, *, record: R, expected_version: int) -> R:
         with self._lock:
             existing = self._records.get(record.key)
             if existing is None:

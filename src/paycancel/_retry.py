@@ -7,9 +7,11 @@ went unknown at the same instant still do not retry in lockstep.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import enum
 import hashlib
+import itertools
 
 import attrs
 
@@ -43,6 +45,10 @@ class FinalStep(str, enum.Enum):
         return self.value
 
 
+def _micros(value: dt.timedelta) -> int:
+    return (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+
+
 @attrs.frozen
 class RetryPhase:
     """A run of attempts with gaps drawn (deterministically) from ``[min_gap, max_gap]``.
@@ -56,6 +62,10 @@ class RetryPhase:
     max_gap: dt.timedelta = attrs.field(validator=positive_timedelta)
     attempts: int | None = None
     within: dt.timedelta | None = None
+    # The bounds in microseconds, computed once for the planner.
+    _low: int = attrs.field(init=False, eq=False, repr=False)
+    _spread: int = attrs.field(init=False, eq=False, repr=False)
+    _limit: int | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.max_gap < self.min_gap:
@@ -73,6 +83,10 @@ class RetryPhase:
             )
         if self.within is not None and self.within < self.min_gap:
             raise PolicyError(message="within must be at least min_gap", field="within")
+        low = _micros(self.min_gap)
+        object.__setattr__(self, "_low", low)
+        object.__setattr__(self, "_spread", _micros(self.max_gap) - low)
+        object.__setattr__(self, "_limit", None if self.within is None else _micros(self.within))
 
 
 @attrs.frozen
@@ -96,6 +110,9 @@ class RetryPolicy:
     def __attrs_post_init__(self) -> None:
         if not self.phases:
             raise PolicyError(message="a retry policy needs at least one phase", field="phases")
+        for phase in self.phases:
+            if not isinstance(phase, RetryPhase):
+                raise PolicyError(message="phases must be RetryPhase values", field="phases")
 
 
 @attrs.frozen
@@ -116,45 +133,63 @@ class PlannedAttempt:
 
 @attrs.frozen
 class RetryPlan:
-    """A finite plan: attempts at absolute times, then a final step."""
+    """A finite plan: attempts at absolute times, then a final step.
+
+    The plan is stored compactly, as microsecond offsets from ``first_unknown_at`` and the index
+    of each attempt's phase; :attr:`attempts` and :meth:`attempt` expand them.
+    """
 
     policy: RetryPolicy
     first_unknown_at: dt.datetime
-    attempts: tuple[PlannedAttempt, ...]
+    offsets_us: tuple[int, ...]
+    phase_indexes: tuple[int, ...]
     then: FinalStep
     cutoff: dt.datetime | None
 
+    def __len__(self) -> int:
+        return len(self.offsets_us)
+
     def attempt(self, number: int) -> PlannedAttempt | None:
-        """The planned attempt with this number, or ``None`` when the plan is exhausted."""
+        """The planned attempt with this number (the first retry is 2), or ``None`` when the
+        plan is exhausted."""
         index = number - 2
-        if 0 <= index < len(self.attempts):
-            return self.attempts[index]
-        return None
+        if not 0 <= index < len(self.offsets_us):
+            return None
+        at = self.first_unknown_at + dt.timedelta(microseconds=self.offsets_us[index])
+        return PlannedAttempt(
+            at=at,
+            phase=self.policy.phases[self.phase_indexes[index]].name,
+            number=number,
+            after_cutoff=self.cutoff is not None and at >= self.cutoff,
+        )
+
+    def min_gap(self, number: int) -> dt.timedelta:
+        """The shortest gap allowed before attempt ``number`` (its phase's ``min_gap``); the
+        last phase's for numbers past the plan."""
+        index = min(number - 2, len(self.phase_indexes) - 1)
+        phase = self.phase_indexes[index] if index >= 0 else 0
+        return self.policy.phases[phase].min_gap
+
+    @property
+    def attempts(self) -> tuple[PlannedAttempt, ...]:
+        """Every planned attempt, in order."""
+        return tuple(
+            attempt
+            for attempt in (self.attempt(n) for n in range(2, len(self.offsets_us) + 2))
+            if attempt is not None
+        )
 
     def describe_cutoff(self) -> str:
         """What the plan does around the cut-off, and why."""
         if self.cutoff is None:
             return "No cut-off applies to this plan."
-        late = sum(1 for a in self.attempts if a.after_cutoff)
+        attempts = self.attempts
+        late = sum(1 for a in attempts if a.after_cutoff)
         head = (
-            f"The window closes at {isoformat(self.cutoff)}; {len(self.attempts) - late} of "
-            f"{len(self.attempts)} attempts fall before it and {late} at or after it. "
+            f"The window closes at {isoformat(self.cutoff)}; {len(attempts) - late} of "
+            f"{len(attempts)} attempts fall before it and {late} at or after it. "
         )
         return head + self.policy.cutoff_rule
-
-
-def _fraction(key: str, number: int) -> float:
-    digest = hashlib.sha256(f"{key}\x00{number}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0**64
-
-
-def _gap(phase: RetryPhase, key: str, number: int) -> dt.timedelta:
-    spread = phase.max_gap - phase.min_gap
-    if not spread:
-        return phase.min_gap
-    # Whole milliseconds keep stored plans exact across databases.
-    millis = round(spread.total_seconds() * 1000 * _fraction(key, number))
-    return phase.min_gap + dt.timedelta(milliseconds=millis)
 
 
 def plan_retries(
@@ -165,6 +200,10 @@ def plan_retries(
     jitter_key: str = "",
 ) -> RetryPlan:
     """Turn the first unknown result into a finite plan.
+
+    Jitter is deterministic: the bytes of ``sha256(jitter_key)`` pick each gap in its phase's
+    ``[min_gap, max_gap]`` (1/255 steps), so the same key always gets the same plan and
+    different keys spread out.
 
     Args:
         policy: the schedule.
@@ -181,33 +220,54 @@ def plan_retries(
     start = require_aware(first_unknown_at, "first_unknown_at").astimezone(UTC)
     if cutoff is not None:
         cutoff = require_aware(cutoff, "cutoff")
-    attempts: list[PlannedAttempt] = []
-    at = start
-    number = 1
-    for phase in policy.phases:
-        while len(attempts) < MAX_PLANNED_ATTEMPTS:
-            candidate = at + _gap(phase, jitter_key, number + 1)
-            if phase.within is not None and candidate - start > phase.within:
-                break
-            if (
-                phase.attempts is not None
-                and len([a for a in attempts if a.phase == phase.name]) >= phase.attempts
-            ):
-                break
-            number += 1
-            at = candidate
-            attempts.append(
-                PlannedAttempt(
-                    at=at,
-                    phase=phase.name,
-                    number=number,
-                    after_cutoff=cutoff is not None and at >= cutoff,
-                )
+    noise = hashlib.sha256(jitter_key.encode()).digest()
+    offsets: list[int] = []
+    indexes: list[int] = []
+    offset = 0
+    for index, phase in enumerate(policy.phases):
+        low, spread, limit = phase._low, phase._spread, phase._limit
+        room = MAX_PLANNED_ATTEMPTS - len(offsets)
+        wanted = phase.attempts if phase.attempts is not None else room
+        if not spread:  # fixed gaps: no jitter, so the whole phase is one range
+            if limit is not None:
+                wanted = min(wanted, max(0, (limit - offset) // low))
+            count = min(wanted, room)
+            if count:
+                offsets.extend(range(offset + low, offset + low * count + 1, low))
+                indexes.extend([index] * count)
+                offset = offsets[-1]
+            continue
+        # Jittered gaps: at most this many fit (each gap is at least ``low``).
+        count = min(wanted, room)
+        if limit is not None:
+            count = min(count, max(0, (limit - offset) // low))
+        if not count:
+            continue
+        start_byte = len(offsets)
+        while len(noise) < start_byte + count:  # more jittered attempts than bytes: extend
+            noise += hashlib.sha256(noise).digest()
+        # Whole milliseconds of jitter, so stored plans compare exactly everywhere.
+        spread_ms = spread // 1000
+        times = list(
+            itertools.accumulate(
+                (
+                    low + byte * spread_ms // 255 * 1000
+                    for byte in noise[start_byte : start_byte + count]
+                ),
+                initial=offset,
             )
+        )[1:]
+        if limit is not None:
+            times = times[: bisect.bisect_right(times, limit)]
+        if times:
+            offsets.extend(times)
+            indexes.extend([index] * len(times))
+            offset = times[-1]
     return RetryPlan(
         policy=policy,
         first_unknown_at=start,
-        attempts=tuple(attempts),
+        offsets_us=tuple(offsets),
+        phase_indexes=tuple(indexes),
         then=policy.then,
         cutoff=cutoff,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+from types import MappingProxyType
+from typing import Mapping
 
 from .errors import IllegalTransitionError
 
@@ -18,6 +20,10 @@ class CancellationState(str, enum.Enum):
     IN_FLIGHT = "in_flight"
     #: The last answer was ``U`` or nothing; the next attempt is planned.
     RETRY_SCHEDULED = "retry_scheduled"
+    #: Failed for a reason the caller must fix first (``retry_later``, e.g. Antom's
+    #: ``MERCHANT_BALANCE_NOT_ENOUGH``): cancel the order again once fixed; if the window closes
+    #: first, it ends ``failed``.
+    ON_HOLD = "on_hold"
     #: ``CANCEL_WINDOW_EXCEED`` (ACQP): a full refund with its own request id is to be sent.
     REFUND_PENDING = "refund_pending"
     REFUND_IN_FLIGHT = "refund_in_flight"
@@ -57,6 +63,8 @@ class Trigger(str, enum.Enum):
     PLAN_EXHAUSTED = "plan_exhausted"
     ALREADY_CANCELLED = "already_cancelled"
     REFUSED_LOCALLY = "refused_locally"
+    HELD = "held"
+    WINDOW_CLOSED = "window_closed"
     PAYMENT_NOTIFIED = "payment_notified"
 
     def __str__(self) -> str:
@@ -70,31 +78,37 @@ TERMINAL_STATES: frozenset[CancellationState] = frozenset(
     {S.CANCELLED, S.FAILED, S.REFUNDED, S.REFUND_REQUIRED, S.ESCALATED}
 )
 
-#: The whole state machine. Anything not listed from a non-terminal state is illegal.
-TRANSITIONS: dict[tuple[CancellationState, Trigger], CancellationState] = {
-    (S.PENDING, T.ATTEMPT_SENT): S.IN_FLIGHT,
-    (S.PENDING, T.ALREADY_CANCELLED): S.CANCELLED,
-    (S.PENDING, T.REFUSED_LOCALLY): S.FAILED,
-    (S.PENDING, T.REFUND_HANDED_OVER): S.REFUND_REQUIRED,
-    (S.PENDING, T.PAYMENT_NOTIFIED): S.PENDING,
-    (S.IN_FLIGHT, T.SUCCEEDED): S.CANCELLED,
-    (S.IN_FLIGHT, T.FAILED): S.FAILED,
-    (S.IN_FLIGHT, T.UNKNOWN): S.RETRY_SCHEDULED,
-    (S.IN_FLIGHT, T.REFUND_REQUIRED): S.REFUND_PENDING,
-    (S.IN_FLIGHT, T.PAYMENT_NOTIFIED): S.IN_FLIGHT,
-    (S.RETRY_SCHEDULED, T.ATTEMPT_SENT): S.IN_FLIGHT,
-    (S.RETRY_SCHEDULED, T.PLAN_EXHAUSTED): S.ESCALATED,
-    (S.RETRY_SCHEDULED, T.PAYMENT_NOTIFIED): S.RETRY_SCHEDULED,
-    (S.REFUND_PENDING, T.REFUND_SENT): S.REFUND_IN_FLIGHT,
-    (S.REFUND_PENDING, T.PAYMENT_NOTIFIED): S.REFUND_PENDING,
-    (S.REFUND_IN_FLIGHT, T.REFUND_SUCCEEDED): S.REFUNDED,
-    (S.REFUND_IN_FLIGHT, T.REFUND_FAILED): S.FAILED,
-    (S.REFUND_IN_FLIGHT, T.REFUND_UNKNOWN): S.REFUND_RETRY_SCHEDULED,
-    (S.REFUND_IN_FLIGHT, T.PAYMENT_NOTIFIED): S.REFUND_IN_FLIGHT,
-    (S.REFUND_RETRY_SCHEDULED, T.REFUND_SENT): S.REFUND_IN_FLIGHT,
-    (S.REFUND_RETRY_SCHEDULED, T.PLAN_EXHAUSTED): S.ESCALATED,
-    (S.REFUND_RETRY_SCHEDULED, T.PAYMENT_NOTIFIED): S.REFUND_RETRY_SCHEDULED,
-}
+#: The whole state machine (read-only). Anything not listed from a non-terminal state is illegal.
+TRANSITIONS: Mapping[tuple[CancellationState, Trigger], CancellationState] = MappingProxyType(
+    {
+        (S.PENDING, T.ATTEMPT_SENT): S.IN_FLIGHT,
+        (S.PENDING, T.ALREADY_CANCELLED): S.CANCELLED,
+        (S.PENDING, T.REFUSED_LOCALLY): S.FAILED,
+        (S.PENDING, T.REFUND_HANDED_OVER): S.REFUND_REQUIRED,
+        (S.PENDING, T.PAYMENT_NOTIFIED): S.PENDING,
+        (S.IN_FLIGHT, T.SUCCEEDED): S.CANCELLED,
+        (S.IN_FLIGHT, T.FAILED): S.FAILED,
+        (S.IN_FLIGHT, T.UNKNOWN): S.RETRY_SCHEDULED,
+        (S.IN_FLIGHT, T.REFUND_REQUIRED): S.REFUND_PENDING,
+        (S.IN_FLIGHT, T.PAYMENT_NOTIFIED): S.IN_FLIGHT,
+        (S.IN_FLIGHT, T.HELD): S.ON_HOLD,
+        (S.ON_HOLD, T.ATTEMPT_SENT): S.IN_FLIGHT,
+        (S.ON_HOLD, T.WINDOW_CLOSED): S.FAILED,
+        (S.ON_HOLD, T.PAYMENT_NOTIFIED): S.ON_HOLD,
+        (S.RETRY_SCHEDULED, T.ATTEMPT_SENT): S.IN_FLIGHT,
+        (S.RETRY_SCHEDULED, T.PLAN_EXHAUSTED): S.ESCALATED,
+        (S.RETRY_SCHEDULED, T.PAYMENT_NOTIFIED): S.RETRY_SCHEDULED,
+        (S.REFUND_PENDING, T.REFUND_SENT): S.REFUND_IN_FLIGHT,
+        (S.REFUND_PENDING, T.PAYMENT_NOTIFIED): S.REFUND_PENDING,
+        (S.REFUND_IN_FLIGHT, T.REFUND_SUCCEEDED): S.REFUNDED,
+        (S.REFUND_IN_FLIGHT, T.REFUND_FAILED): S.FAILED,
+        (S.REFUND_IN_FLIGHT, T.REFUND_UNKNOWN): S.REFUND_RETRY_SCHEDULED,
+        (S.REFUND_IN_FLIGHT, T.PAYMENT_NOTIFIED): S.REFUND_IN_FLIGHT,
+        (S.REFUND_RETRY_SCHEDULED, T.REFUND_SENT): S.REFUND_IN_FLIGHT,
+        (S.REFUND_RETRY_SCHEDULED, T.PLAN_EXHAUSTED): S.ESCALATED,
+        (S.REFUND_RETRY_SCHEDULED, T.PAYMENT_NOTIFIED): S.REFUND_RETRY_SCHEDULED,
+    }
+)
 
 
 def next_state(state: CancellationState, trigger: Trigger) -> CancellationState:

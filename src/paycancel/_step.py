@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import attrs
 
-from ._cancellation import Cancellation, DecisionRecord
+from ._cancellation import Attempt, Cancellation, DecisionRecord
 from ._catalog import CATALOG_VERSION
 from ._command import Command
 from ._event import Event, Scalar
 from ._product import ResultStatus
-from ._state import Trigger, next_state
+from ._state import CancellationState, Trigger, next_state
 from ._window import WindowPolicy
 
-__all__ = ["Decision", "Step"]
+__all__ = ["Decision"]
 
 
 @attrs.frozen
@@ -27,7 +28,11 @@ class Decision:
 
 
 class Step:
-    """Accumulates one ``decide`` call's changes on a frozen :class:`Cancellation`."""
+    """Accumulates one ``decide`` call's changes on a frozen :class:`Cancellation`.
+
+    Changes are collected and applied with one ``attrs.evolve`` when the record is read
+    (:attr:`cancellation`) or the decision is taken; :meth:`get` reads a field without that.
+    """
 
     def __init__(
         self,
@@ -37,33 +42,54 @@ class Step:
         window: WindowPolicy,
         inputs: dict[str, Scalar],
     ) -> None:
-        self.cancellation = cancellation
+        self._record = cancellation
+        self._changes: dict[str, Any] = {}
+        self._decisions: list[DecisionRecord] = []
+        self.state: CancellationState = cancellation.state
+        self.key = cancellation.key
         self.now = now
         self.window = window
         self.inputs = inputs
         self.commands: list[Command] = []
         self.events: list[Event] = []
 
-    def move(self, trigger: Trigger, rule: str, **changes: object) -> None:
+    def get(self, name: str) -> Any:
+        """A field of the record as changed so far."""
+        if name in self._changes:
+            return self._changes[name]
+        return getattr(self._record, name)
+
+    @property
+    def cancellation(self) -> Cancellation:
+        """The record with every change so far applied."""
+        if self._changes or self._decisions:
+            changes = self._changes
+            changes["state"] = self.state
+            if self._decisions:
+                changes["decisions"] = (*self._record.decisions, *self._decisions)
+            self._record = attrs.evolve(self._record, **changes)
+            self._changes = {}
+            self._decisions = []
+        return self._record
+
+    def move(self, trigger: Trigger, rule: str, **changes: Any) -> None:
         """Apply ``trigger`` (raising on an illegal one), record why, and set ``changes``."""
-        before = self.cancellation.state
+        before = self.state
         after = next_state(before, trigger)
-        record = DecisionRecord(
-            at=self.now,
-            rule=rule,
-            state_before=before,
-            state_after=after,
-            catalog_version=CATALOG_VERSION,
-            window=self.window.describe(),
-            cancellable_until=self.cancellation.cancellable_until,
-            inputs=dict(self.inputs, trigger=trigger.value),
+        self._decisions.append(
+            DecisionRecord(
+                at=self.now,
+                rule=rule,
+                state_before=before,
+                state_after=after,
+                catalog_version=CATALOG_VERSION,
+                window=self.window.description,
+                cancellable_until=self._record.cancellable_until,
+                inputs={**self.inputs, "trigger": trigger.value},
+            )
         )
-        self.cancellation = attrs.evolve(
-            self.cancellation,
-            state=after,
-            decisions=(*self.cancellation.decisions, record),
-            **changes,  # type: ignore[arg-type]  # attrs.evolve takes the record's fields
-        )
+        self.state = after
+        self._changes.update(changes)
         self.event(
             "cancellation.state_changed",
             state_before=before.value,
@@ -72,12 +98,12 @@ class Step:
             rule=rule,
         )
 
-    def update(self, **changes: object) -> None:
+    def update(self, **changes: Any) -> None:
         """Change fields without a state transition (closing an attempt, adding a warning)."""
-        self.cancellation = attrs.evolve(self.cancellation, **changes)  # type: ignore[arg-type]
+        self._changes.update(changes)
 
     def event(self, name: str, **data: Scalar) -> None:
-        self.events.append(Event(name=name, key=self.cancellation.key, at=self.now, data=data))
+        self.events.append(Event(name=name, key=self.key, at=self.now, data=data))
 
     def command(self, command: Command) -> None:
         self.commands.append(command)
@@ -99,10 +125,10 @@ def close_open_attempt(
     transport: str | None = None,
 ) -> None:
     """Mark the attempt in flight as answered (or as never answered, with ``transport``)."""
-    attempts = list(step.cancellation.attempts)
+    attempts: tuple[Attempt, ...] = step.get("attempts")
     for index in range(len(attempts) - 1, -1, -1):
         if attempts[index].open:
-            attempts[index] = attrs.evolve(
+            closed = attrs.evolve(
                 attempts[index],
                 answered_at=step.now,
                 status=status,
@@ -110,5 +136,5 @@ def close_open_attempt(
                 message=message,
                 transport=transport,
             )
-            break
-    step.update(attempts=tuple(attempts))
+            step.update(attempts=(*attempts[:index], closed, *attempts[index + 1 :]))
+            return

@@ -73,6 +73,13 @@ class WindowPolicy:
     zone: dt.tzinfo = attrs.field(default=UTC8, validator=_check_zone)
     safety_margin: dt.timedelta = attrs.field(default=dt.timedelta(0), validator=_check_margin)
     name: str = "custom"
+    #: :meth:`describe`, computed once (decision records store it on every transition).
+    description: str = attrs.field(init=False, eq=False, repr=False)
+    _days: dt.timedelta = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "description", self.describe())
+        object.__setattr__(self, "_days", dt.timedelta(days=self.day_offset))
 
     def cancellable_until(self, initiated_at: dt.datetime) -> dt.datetime:
         """The first instant at which the payment can no longer be cancelled.
@@ -87,15 +94,21 @@ class WindowPolicy:
             InvalidTimeError: ``initiated_at`` is naive.
         """
         require_aware(initiated_at, "initiated_at")
-        local_day = initiated_at.astimezone(self.zone).date()
-        close_day = local_day + dt.timedelta(days=self.day_offset)
-        deadline = dt.datetime.combine(close_day, self.cutoff).replace(tzinfo=self.zone)
-        if self.safety_margin:
-            # Subtract in UTC so a named zone's DST change inside the margin is honoured.
-            deadline = (deadline.astimezone(dt.timezone.utc) - self.safety_margin).astimezone(
-                self.zone
-            )
-        return deadline
+        day = initiated_at.astimezone(self.zone).date() + self._days
+        cut = self.cutoff
+        deadline = dt.datetime(
+            day.year, day.month, day.day, cut.hour, cut.minute, cut.second, cut.microsecond,
+            self.zone,
+        )  # fmt: skip
+        if isinstance(self.zone, dt.timezone):  # a fixed offset: the common, fast case
+            return deadline - self.safety_margin if self.safety_margin else deadline
+        # A named zone: resolve the local cut-off to an instant (fold=0 in a DST gap or fold),
+        # subtract the margin in UTC, and return it with the fixed offset in force then: a
+        # ZoneInfo time in a gap or fold never compares equal to the same instant in another
+        # zone (PEP 495).
+        instant = deadline.astimezone(dt.timezone.utc) - self.safety_margin
+        offset = instant.astimezone(self.zone).utcoffset() or dt.timedelta(0)
+        return instant.astimezone(dt.timezone(offset))
 
     def is_open(self, initiated_at: dt.datetime, now: dt.datetime) -> bool:
         """Whether a cancel sent at ``now`` is inside the window (the end is exclusive)."""

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import attrs
 
 from ._driver import AsyncDriver, SyncDriver
 from ._identifier import RefundRequestId
-from ._memory import InMemoryScheduler
 from ._money import Money
 from ._mpp import MppCancelRequest, ReversalFailed, ReversalOutcome, Reversed
 from ._order import PaymentOrder
@@ -26,14 +25,17 @@ from ._outcome import Answered, GatewayOutcome, InquiryAnswered, InquiryOutcome,
 from ._product import ResultStatus
 from ._time import require_aware
 from .errors import ValidationError
+from .typing import Scheduler
 
 __all__ = [
+    "AsyncFakeWallet",
     "AsyncScriptedCancelGateway",
     "AsyncScriptedInquiryGateway",
     "AsyncScriptedRefundGateway",
     "FakeClock",
     "FakeWallet",
     "GatewayCall",
+    "SchedulerWithNextDue",
     "ScriptedCancelGateway",
     "ScriptedInquiryGateway",
     "ScriptedRefundGateway",
@@ -323,10 +325,29 @@ class FakeWallet:
             return dict(self._reversed)
 
 
+class AsyncFakeWallet:
+    """The asyncio form of :class:`FakeWallet` (wraps one)."""
+
+    def __init__(self, inner: FakeWallet) -> None:
+        self.inner = inner
+
+    async def find_payment(self, *, request: MppCancelRequest) -> PaymentOrder | None:
+        return self.inner.find_payment(request=request)
+
+    async def reverse(self, *, order: PaymentOrder, key: str) -> ReversalOutcome:
+        return self.inner.reverse(order=order, key=key)
+
+
+class SchedulerWithNextDue(Scheduler, Protocol):
+    """A scheduler that can tell its earliest wake-up (what :func:`drain` jumps the clock to)."""
+
+    def next_due(self) -> dt.datetime | None: ...
+
+
 def drain(
     driver: SyncDriver,
     clock: FakeClock,
-    scheduler: InMemoryScheduler,
+    scheduler: SchedulerWithNextDue,
     *,
     until: dt.datetime | None = None,
     max_steps: int = 100_000,
@@ -347,7 +368,7 @@ def drain(
 async def drain_async(
     driver: AsyncDriver,
     clock: FakeClock,
-    scheduler: InMemoryScheduler,
+    scheduler: SchedulerWithNextDue,
     *,
     until: dt.datetime | None = None,
     max_steps: int = 100_000,

@@ -58,16 +58,16 @@ class RecordStore(Protocol[R]):
     ``CancellationStore`` is ``RecordStore[Cancellation]``.
     """
 
-    def create(self, record: R) -> tuple[R, bool]:
+    def create(self, *, record: R) -> tuple[R, bool]:
         """Store ``record`` unless its key exists. Returns the stored record and whether this
         call created it (idempotent creation: a second create returns the first record)."""
         ...
 
-    def get(self, key: str) -> R | None:
+    def get(self, *, key: str) -> R | None:
         """The stored record, or ``None``."""
         ...
 
-    def update(self, record: R, *, expected_version: int) -> R:
+    def update(self, *, record: R, expected_version: int) -> R:
         """Replace the stored record if its version is still ``expected_version``; returns the
         stored record with ``version = expected_version + 1``.
 

@@ -6,11 +6,19 @@ import datetime as dt
 import json
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
+import structlog
 
 from paycancel._cli import main
+
+
+@pytest.fixture(autouse=True)
+def _structlog_defaults() -> Iterator[None]:
+    """``paycancel demo`` configures structlog, as an application may; undo it afterwards."""
+    yield
+    structlog.reset_defaults()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
