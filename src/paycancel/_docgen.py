@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from ._catalog import CATALOG, CATALOG_VERSION, Action, CodeRule, Interpretation, interpret
+from ._catalog import CATALOG, CATALOG_VERSION, Action, CodeRule, interpret
 from ._product import Api, Product, ResultStatus
 from ._retry import RetryPhase, RetryPolicy, default_retry_policy, plan_for
 from ._state import TERMINAL_STATES, TRANSITIONS, CancellationState, Trigger
@@ -175,46 +175,28 @@ def render_decision_tables() -> str:
     return "\n".join(lines).rstrip("\n")
 
 
-def _inherited() -> dict[ResultStatus, list[tuple[Interpretation, list[str]]]]:
-    """For each status, the distinct readings of an unlisted code and where each applies."""
-    found: dict[ResultStatus, list[tuple[Interpretation, list[str]]]] = {}
-    for status in ResultStatus:
-        for product in Product:
-            for api in Api:
-                reading = interpret(product, api, status, _UNLISTED)
-                where = f"{product.value}/{api.value}"
-                for seen, places in found.setdefault(status, []):
-                    same = (seen.outcome, seen.action, seen.message) == (
-                        reading.outcome,
-                        reading.action,
-                        reading.message,
-                    )
-                    if same:
-                        places.append(where)
-                        break
-                else:
-                    found[status].append((reading, [where]))
-    return found
-
-
 def render_inheritance_rules() -> str:
-    """What an unlisted code means: it inherits the behaviour of its status."""
+    """What an unlisted code means: it inherits the behaviour of its status.
+
+    Raises:
+        ValidationError: the inherited reading of a status differs between products or APIs
+            (the one-row-per-status table would then be wrong; teach this renderer first).
+    """
     rows: list[list[str]] = []
-    for status, readings in _inherited().items():
-        for reading, places in readings:
-            applies = "every product and API" if len(readings) == 1 else ", ".join(places)
-            rows.append(
-                [
-                    status.value,
-                    reading.outcome.value,
-                    f"`{reading.action.value}`",
-                    _yes(reading.retry),
-                    reading.message,
-                    applies,
-                ]
+    for status in ResultStatus:
+        readings = {
+            (r.outcome.value, r.action.value, _yes(r.retry), r.message)
+            for r in (interpret(p, a, status, _UNLISTED) for p in Product for a in Api)
+        }
+        if len(readings) != 1:
+            raise ValidationError(
+                message=f"unlisted {status.value} codes read differently by product or API",
+                field="status",
             )
-    header = ("status", "outcome", "action", "retry", "message", "applies to")
-    return "\n".join(_table(header, rows))
+        ((outcome, action, retry, message),) = readings
+        rows.append([status.value, outcome, f"`{action}`", retry, message])
+    lines = _table(("status", "outcome", "action", "retry", "message"), rows)
+    return "\n".join([*lines, "", "The same for every product and API."])
 
 
 def render_action_vocabulary() -> str:
@@ -268,6 +250,7 @@ def render_state_diagram() -> str:
         lines.append(
             f"Not drawn: `{trigger.value}` leaves each of {names} where it is (a self-loop)."
         )
+        lines.append("")
     names = ", ".join(f"`{s.value}`" for s in terminal)
     lines.append(f"Terminal states (bold, `--> [*]`): {names}. They absorb every trigger.")
     return "\n".join(lines)
@@ -457,7 +440,8 @@ def apply_blocks(
     lines = text.split("\n")
     drifted: list[str] = []
     for name, start, end in reversed(find_blocks(text, where)):
-        body = rendered[name].split("\n")
+        # Blank lines around the body keep the Markdown blocks apart from the marker comments.
+        body = ["", *rendered[name].split("\n"), ""]
         if lines[start:end] != body:
             drifted.insert(0, name)
             lines[start:end] = body
@@ -474,6 +458,13 @@ def _docs_dir(given: str | None) -> Path:
     raise ValidationError(
         message=f"no docs/ directory in {here} or its parents; pass --docs", field="docs"
     )
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -498,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             text = page.read_text(encoding="utf-8")
             new, drifted = apply_blocks(text, rendered, str(page))
             seen.update(name for name, _, _ in find_blocks(text, str(page)))
-            drift += [f"{page}: {name}" for name in drifted]
+            drift += [f"{_shown(page)}: {name}" for name in drifted]
             if drifted and not args.check:
                 with page.open("w", encoding="utf-8", newline="\n") as out:
                     out.write(new)
