@@ -7,11 +7,9 @@ went unknown at the same instant still do not retry in lockstep.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import enum
 import hashlib
-import itertools
 
 import attrs
 
@@ -217,52 +215,42 @@ def plan_retries(
     Raises:
         InvalidTimeError: a naive datetime.
     """
-    start = require_aware(first_unknown_at, "first_unknown_at").astimezone(UTC)
+    start = require_aware(first_unknown_at, "first_unknown_at")
+    if start.tzinfo is not UTC:
+        start = start.astimezone(UTC)
     if cutoff is not None:
-        cutoff = require_aware(cutoff, "cutoff")
+        require_aware(cutoff, "cutoff")
     noise = hashlib.sha256(jitter_key.encode()).digest()
     offsets: list[int] = []
     indexes: list[int] = []
     offset = 0
     for index, phase in enumerate(policy.phases):
-        low, spread, limit = phase._low, phase._spread, phase._limit
-        room = MAX_PLANNED_ATTEMPTS - len(offsets)
-        wanted = phase.attempts if phase.attempts is not None else room
-        if not spread:  # fixed gaps: no jitter, so the whole phase is one range
-            if limit is not None:
-                wanted = min(wanted, max(0, (limit - offset) // low))
-            count = min(wanted, room)
-            if count:
-                offsets.extend(range(offset + low, offset + low * count + 1, low))
-                indexes.extend([index] * count)
-                offset = offsets[-1]
+        low, limit = phase._low, phase._limit
+        # At most this many attempts fit in the phase (each gap is at least ``low``).
+        count = MAX_PLANNED_ATTEMPTS - len(offsets)
+        if phase.attempts is not None and phase.attempts < count:
+            count = phase.attempts
+        if limit is not None and (limit - offset) // low < count:
+            count = (limit - offset) // low
+        if count <= 0:
             continue
-        # Jittered gaps: at most this many fit (each gap is at least ``low``).
-        count = min(wanted, room)
-        if limit is not None:
-            count = min(count, max(0, (limit - offset) // low))
-        if not count:
-            continue
-        start_byte = len(offsets)
-        while len(noise) < start_byte + count:  # more jittered attempts than bytes: extend
-            noise += hashlib.sha256(noise).digest()
-        # Whole milliseconds of jitter, so stored plans compare exactly everywhere.
-        spread_ms = spread // 1000
-        times = list(
-            itertools.accumulate(
-                (
-                    low + byte * spread_ms // 255 * 1000
-                    for byte in noise[start_byte : start_byte + count]
-                ),
-                initial=offset,
-            )
-        )[1:]
-        if limit is not None:
-            times = times[: bisect.bisect_right(times, limit)]
-        if times:
-            offsets.extend(times)
-            indexes.extend([index] * len(times))
-            offset = times[-1]
+        used = len(offsets)
+        spread_ms = phase._spread // 1000
+        if not spread_ms:  # no jitter: the whole phase is one range
+            offsets += range(offset + low, offset + low * count + 1, low)
+        else:
+            while len(noise) < used + count:  # more jittered attempts than bytes: extend
+                noise += hashlib.sha256(noise).digest()
+            moving = offset
+            for byte in noise[used : used + count]:
+                # Whole milliseconds of jitter, so stored plans compare exactly everywhere.
+                moving += low + byte * spread_ms // 255 * 1000
+                if limit is not None and moving > limit:
+                    break
+                offsets.append(moving)
+        indexes += [index] * (len(offsets) - used)
+        if len(offsets) > used:
+            offset = offsets[-1]
     return RetryPlan(
         policy=policy,
         first_unknown_at=start,
