@@ -123,7 +123,6 @@ def _cmd_window(args: argparse.Namespace) -> int:
             "cancellable_until": isoformat(until),
             "open": window.is_open(initiated, now),
             "seconds_left": window.seconds_left(initiated, now),
-            "window": window.describe(),
         },
     )
     return 0
@@ -136,7 +135,6 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         args,
         {
             "product": product.value,
-            "api": reading.api.value,
             "status": reading.status.value,
             "code": reading.code,
             "known": reading.known,
@@ -144,7 +142,6 @@ def _cmd_explain(args: argparse.Namespace) -> int:
             "action": reading.action.value,
             "retry": reading.retry,
             "message": reading.message,
-            "source": reading.source,
         },
     )
     return 0
@@ -168,14 +165,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             "first_unknown_at": isoformat(first),
             "cancellable_until": isoformat(cutoff),
             "attempts": [
-                {
-                    "at": isoformat(a.at.astimezone(zone)),
-                    "phase": a.phase,
-                    "number": a.number,
-                    "after_cutoff": a.after_cutoff,
-                }
-                for a in plan.attempts
+                {"at": isoformat(a.at.astimezone(zone)), "phase": a.phase} for a in plan.attempts
             ],
+            "attempts_after_cutoff": sum(1 for a in plan.attempts if a.after_cutoff),
             "then": plan.then.value,
             "escalate_to": policy.escalate_to,
             "policy": {
