@@ -200,11 +200,20 @@ def _antom(clock: FakeClock) -> list[dict[str, Any]]:
         order("antom-balance", payment_status=ResultStatus.SUCCEEDED),
     ]
     cancels.script(cases[1].key, unknown(), unknown("REQUEST_TRAFFIC_EXCEED_LIMIT"), success())
-    cancels.script(cases[4].key, failed("MERCHANT_BALANCE_NOT_ENOUGH"))
+    cancels.script(cases[4].key, failed("MERCHANT_BALANCE_NOT_ENOUGH"), success())
     for case in cases:
         driver.cancel(case)
-    drain(driver, clock, scheduler)
-    return [_row(store.get(key=c.key), cancels) for c in cases]
+    drain(driver, clock, scheduler, until=clock.now() + dt.timedelta(hours=1))
+    # The balance was short (S2: call again once funded): the cancel waited on hold; the
+    # merchant tops up and cancels the same order again.
+    held = store.get(key=cases[4].key)
+    assert held is not None
+    clock.advance(dt.timedelta(hours=2))
+    driver.cancel(cases[4], reason="merchant balance funded")
+    drain(driver, clock, scheduler, until=clock.now() + dt.timedelta(hours=1))
+    rows = [_row(store.get(key=c.key), cancels) for c in cases]
+    rows[4]["notes"] = f"was {held.state.value} with {held.final_code}; resent once funded"
+    return rows
 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> str:

@@ -418,7 +418,9 @@ def _cancelled(
         changes["payment_id"] = outcome.payment_id
     order = attrs.evolve(order, **changes)
     warnings: tuple[str, ...] = step.get("warnings")
-    if config.product is Product.ANTOM and order.payment_status is not ResultStatus.FAILED:
+    # S4: only a buyer who had not yet submitted the payment may still complete it, so the
+    # warning is for payments with no final result yet.
+    if config.product is Product.ANTOM and order.payment_status in (None, ResultStatus.UNKNOWN):
         warnings = (*warnings, BUYER_MAY_STILL_PAY)
         step.event("cancellation.buyer_may_still_pay_warned")
     step.move(

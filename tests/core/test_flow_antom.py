@@ -224,6 +224,21 @@ def test_s2_merchant_balance_not_enough_is_resent_once_the_caller_cancels_again(
     assert len(rig.scheduler) == 0
 
 
+@pytest.mark.parametrize(
+    ("status", "warned"),
+    [(None, True), (ResultStatus.UNKNOWN, True), (ResultStatus.SUCCEEDED, False)],
+)
+def test_s4_the_buyer_warning_is_only_for_payments_not_yet_submitted(
+    status: ResultStatus | None, warned: bool
+) -> None:
+    """S4 warns about a buyer who had *not yet submitted* the payment; a payment already known
+    to have succeeded was submitted, so cancelling it carries no such warning."""
+    rig = make_rig(ANTOM)
+    record = rig.driver.cancel(antom_order(status=status))
+    assert record.state is S.CANCELLED
+    assert bool(record.warnings) is warned
+
+
 def test_s2_a_hold_that_outlives_the_window_ends_failed_do_not_retry() -> None:
     """Once the window has closed the held cancel can never be sent again (S2:
     ``CANCEL_WINDOW_EXCEED``), so the terminal record must not keep telling the caller to
