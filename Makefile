@@ -48,16 +48,24 @@ help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
 		| awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
 
+# A venv when the machine can make one; otherwise (Debian without python3-venv) pip --target,
+# which needs only pip itself.
 $(CURDIR)/.tools/bin/uv:
-	$(PYTHON) -m venv .tools
-	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	if $(PYTHON) -m venv .tools >/dev/null 2>&1; then \
+		.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); \
+	else \
+		rm -rf .tools; \
+		echo "note: '$(PYTHON) -m venv' is unavailable; installing uv with pip --target" >&2; \
+		$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools/lib uv==$(UV_VERSION); \
+		mkdir -p .tools/bin && ln -sf ../lib/bin/uv .tools/bin/uv; \
+	fi
 
 .PHONY: uv
 uv: $(UV) ## install uv into .tools/ unless it is on PATH
 
 .PHONY: demo
 demo: $(UV) ## run the README's demo
-	$(UV) run paycancel demo
+	$(UV) run --frozen paycancel demo
 
 .PHONY: test
 test: $(UV) ## lint, format check, mypy, import contracts, tests (default Python)

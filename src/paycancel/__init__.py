@@ -85,7 +85,14 @@ from ._outcome import (
     NoAnswer,
     NotSent,
 )
-from ._product import Api, PaymentFlow, PaymentMethodFamily, Product, ResultStatus
+from ._product import (
+    Api,
+    PaymentFlow,
+    PaymentMethodFamily,
+    Product,
+    ResultStatus,
+    to_result_status,
+)
 from ._retry import (
     ACQP_RETRY_POLICY,
     ANTOM_RETRY_POLICY,
@@ -208,4 +215,5 @@ __all__ = [
     "payment_admissible",
     "plan_for",
     "plan_retries",
+    "to_result_status",
 ]

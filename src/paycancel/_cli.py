@@ -281,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         status: int = args.func(args)
-    except (_UsageError, PaycancelError) as exc:
+    except (_UsageError, PaycancelError, OverflowError) as exc:
         print(f"paycancel {args.command}: error: {exc}", file=sys.stderr)
         return 2
     return status

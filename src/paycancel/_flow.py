@@ -244,13 +244,19 @@ def _begin(event: Begin, now: dt.datetime, config: CancelConfig) -> Decision:
     return step.decision()
 
 
+#: Actions whose cause the caller can fix before cancelling again: the cancellation waits
+#: ``on_hold`` instead of failing for good.
+HOLD_ACTIONS = frozenset({Action.RETRY_LATER, Action.FIX_CREDENTIALS, Action.FIX_REQUEST})
+
+
 def _resend_after_hold(
     record: Cancellation, event: Begin, now: dt.datetime, config: CancelConfig
 ) -> Decision:
     """The caller fixed what held the cancel (funded its balance) and cancels again."""
     step = _step(record, now, config, input="begin", reason=event.reason)
     last = max(a.number for a in record.attempts if a.kind is AttemptKind.CANCEL)
-    step.update(final_code=None, action=None)
+    # A fresh start: the old plan (perhaps spent on an earlier U streak) does not carry over.
+    step.update(final_code=None, action=None, plan=None, next_attempt_at=None)
     _send_cancel(step, last + 1, f"hold.resent ({event.reason})", config)
     return step.decision()
 
@@ -387,9 +393,11 @@ def _cancel_answered(
         )
     elif reading.action is Action.RETRY_SAME_REQUEST:
         _schedule(step, reading, config, refund=False)
-    elif reading.action is Action.RETRY_LATER:
-        # S2: e.g. MERCHANT_BALANCE_NOT_ENOUGH: "call again after the merchant has sufficient
-        # balance". Held until the caller cancels again; the window's end closes the case.
+    elif reading.action in HOLD_ACTIONS:
+        # The caller can fix the cause and cancel again: S2's MERCHANT_BALANCE_NOT_ENOUGH ("call
+        # again after the merchant has sufficient balance"), a key or request to correct (S0:
+        # "take actions according to the error code"). Held until the caller cancels again; the
+        # window's end closes the case.
         until: dt.datetime | None = step.get("cancellable_until")
         step.move(Trigger.HELD, reading.rule, final_code=reading.code, action=reading.action)
         if until is not None:
@@ -592,12 +600,7 @@ def _retry_due(record: Cancellation, now: dt.datetime, config: CancelConfig) -> 
         _send_refund(step, last + 1, "plan.refund_attempt_due (same refundRequestId)", config)
     elif state is S.ON_HOLD and record.cancellable_until is not None:
         if now >= record.cancellable_until:
-            step.move(
-                Trigger.WINDOW_CLOSED,
-                "hold.window_closed (never resent before the cancel window closed)",
-                action=Action.DO_NOT_RETRY,
-            )
-            step.event("cancellation.failed", code=record.final_code, action="do_not_retry")
+            _hold_expired(step, record, config)
         else:
             step.command(ScheduleWakeup(key=record.key, at=record.cancellable_until))
     elif state in (S.IN_FLIGHT, S.REFUND_IN_FLIGHT):
@@ -612,6 +615,28 @@ def _retry_due(record: Cancellation, now: dt.datetime, config: CancelConfig) -> 
     elif record.next_attempt_at is not None and not record.terminal:
         step.command(ScheduleWakeup(key=record.key, at=record.next_attempt_at))
     return step.decision()
+
+
+def _hold_expired(step: Step, record: Cancellation, config: CancelConfig) -> None:
+    """The window closed with the cancel still on hold: it can no longer be cancelled."""
+    if config.product is Product.ALIPAYPLUS_ACQP:
+        # S0: an initiated cancel may only end cancelled, and past 00:15 only a refund undoes a
+        # paid order; whether one is due is for support to establish with the evidence.
+        step.move(
+            Trigger.PLAN_EXHAUSTED,
+            "hold.window_closed (ACQP: never resent before the cut-off; escalated, S0)",
+            action=Action.CONTACT_SUPPORT,
+        )
+        to = config.retry_policy.escalate_to
+        step.command(Escalate(key=record.key, to=to, evidence=step.cancellation.support_record()))
+        step.event("cancellation.escalated", to=to, attempts=len(record.attempts))
+        return
+    step.move(
+        Trigger.WINDOW_CLOSED,
+        "hold.window_closed (never resent before the cancel window closed)",
+        action=Action.DO_NOT_RETRY,
+    )
+    step.event("cancellation.failed", code=record.final_code, action="do_not_retry")
 
 
 def _chain(first: Decision, now: dt.datetime, config: CancelConfig) -> Decision:

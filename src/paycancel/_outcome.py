@@ -8,7 +8,7 @@ from typing import Union
 import attrs
 
 from ._identifier import AcquirerId, PaymentId, PaymentRequestId, PspId
-from ._product import ResultStatus
+from ._product import ResultStatus, to_result_status
 from ._time import optional_aware_validator
 
 __all__ = ["Answered", "GatewayOutcome", "InquiryAnswered", "InquiryOutcome", "NoAnswer", "NotSent"]
@@ -22,8 +22,8 @@ class Answered:
     ``paymentRequestId`` and ``cancelTime``; Alipay+'s ``acquirerId`` and ``pspId``.
     """
 
-    status: ResultStatus
-    code: str
+    status: ResultStatus = attrs.field(converter=to_result_status)
+    code: str = attrs.field(validator=attrs.validators.instance_of(str))
     message: str | None = None
     payment_id: PaymentId | None = None
     payment_request_id: PaymentRequestId | None = None
@@ -54,9 +54,11 @@ GatewayOutcome = Union[Answered, NotSent, NoAnswer]
 class InquiryAnswered:
     """``inquiryPayment`` answered (S0): ``result`` is the call, ``paymentResult`` the payment."""
 
-    result_status: ResultStatus
-    result_code: str
-    payment_status: ResultStatus | None = None
+    result_status: ResultStatus = attrs.field(converter=to_result_status)
+    result_code: str = attrs.field(validator=attrs.validators.instance_of(str))
+    payment_status: ResultStatus | None = attrs.field(
+        default=None, converter=attrs.converters.optional(to_result_status)
+    )
     payment_code: str | None = None
 
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["Api", "PaymentFlow", "PaymentMethodFamily", "Product", "ResultStatus"]
+from .errors import ValidationError
+
+__all__ = [
+    "Api",
+    "PaymentFlow",
+    "PaymentMethodFamily",
+    "Product",
+    "ResultStatus",
+    "to_result_status",
+]
 
 
 class Product(str, enum.Enum):
@@ -30,6 +39,20 @@ class ResultStatus(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+def to_result_status(value: object) -> ResultStatus:
+    """``value`` as a :class:`ResultStatus` (``"S"``, ``"F"``, ``"U"`` or a member).
+
+    Raises:
+        ValidationError: anything else.
+    """
+    try:
+        return ResultStatus(value)
+    except ValueError:
+        raise ValidationError(
+            message=f"resultStatus must be S, F or U, got {value!r}", field="status"
+        ) from None
 
 
 class Api(str, enum.Enum):

@@ -16,7 +16,7 @@ import attrs
 from ._product import Product
 from ._time import UTC, isoformat, positive_timedelta, require_aware
 from ._window import WindowPolicy, builtin_window
-from .errors import PolicyError, UnsupportedProductError
+from .errors import InvalidTimeError, PolicyError, UnsupportedProductError
 
 __all__ = [
     "ACQP_RETRY_POLICY",
@@ -190,6 +190,34 @@ class RetryPlan:
         return head + self.policy.cutoff_rule
 
 
+def _plan_phase(phase: RetryPhase, offsets: list[int], noise: bytes) -> bytes:
+    """Append one phase's attempt offsets; returns the jitter bytes (extended if needed)."""
+    offset = offsets[-1] if offsets else 0
+    low, limit = phase._low, phase._limit
+    # At most this many attempts fit in the phase (each gap is at least ``low``).
+    count = MAX_PLANNED_ATTEMPTS - len(offsets)
+    if phase.attempts is not None:
+        count = min(count, phase.attempts)
+    if limit is not None:
+        count = min(count, (limit - offset) // low)
+    if count <= 0:
+        return noise
+    spread_ms = phase._spread // 1000
+    if not spread_ms:  # no jitter: the whole phase is one range
+        offsets += range(offset + low, offset + low * count + 1, low)
+        return noise
+    used = len(offsets)
+    while len(noise) < used + count:  # more jittered attempts than bytes: extend
+        noise += hashlib.sha256(noise).digest()
+    for byte in noise[used : used + count]:
+        # Whole milliseconds of jitter, so stored plans compare exactly everywhere.
+        offset += low + byte * spread_ms // 255 * 1000
+        if limit is not None and offset > limit:
+            break
+        offsets.append(offset)
+    return noise
+
+
 def plan_retries(
     *,
     policy: RetryPolicy,
@@ -220,37 +248,21 @@ def plan_retries(
         start = start.astimezone(UTC)
     if cutoff is not None:
         require_aware(cutoff, "cutoff")
-    noise = hashlib.sha256(jitter_key.encode()).digest()
     offsets: list[int] = []
     indexes: list[int] = []
-    offset = 0
+    noise = hashlib.sha256(jitter_key.encode()).digest()
     for index, phase in enumerate(policy.phases):
-        low, limit = phase._low, phase._limit
-        # At most this many attempts fit in the phase (each gap is at least ``low``).
-        count = MAX_PLANNED_ATTEMPTS - len(offsets)
-        if phase.attempts is not None and phase.attempts < count:
-            count = phase.attempts
-        if limit is not None and (limit - offset) // low < count:
-            count = (limit - offset) // low
-        if count <= 0:
-            continue
         used = len(offsets)
-        spread_ms = phase._spread // 1000
-        if not spread_ms:  # no jitter: the whole phase is one range
-            offsets += range(offset + low, offset + low * count + 1, low)
-        else:
-            while len(noise) < used + count:  # more jittered attempts than bytes: extend
-                noise += hashlib.sha256(noise).digest()
-            moving = offset
-            for byte in noise[used : used + count]:
-                # Whole milliseconds of jitter, so stored plans compare exactly everywhere.
-                moving += low + byte * spread_ms // 255 * 1000
-                if limit is not None and moving > limit:
-                    break
-                offsets.append(moving)
+        noise = _plan_phase(phase, offsets, noise)
         indexes += [index] * (len(offsets) - used)
-        if len(offsets) > used:
-            offset = offsets[-1]
+    if offsets:
+        try:
+            start + dt.timedelta(microseconds=offsets[-1])
+        except OverflowError as exc:
+            raise InvalidTimeError(
+                message="the retry plan runs past the supported date range (year 9999)",
+                field="first_unknown_at",
+            ) from exc
     return RetryPlan(
         policy=policy,
         first_unknown_at=start,

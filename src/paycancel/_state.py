@@ -20,9 +20,9 @@ class CancellationState(str, enum.Enum):
     IN_FLIGHT = "in_flight"
     #: The last answer was ``U`` or nothing; the next attempt is planned.
     RETRY_SCHEDULED = "retry_scheduled"
-    #: Failed for a reason the caller must fix first (``retry_later``, e.g. Antom's
-    #: ``MERCHANT_BALANCE_NOT_ENOUGH``): cancel the order again once fixed; if the window closes
-    #: first, it ends ``failed``.
+    #: Failed for a reason the caller must fix first (``retry_later``, ``fix_credentials``,
+    #: ``fix_request``; e.g. Antom's ``MERCHANT_BALANCE_NOT_ENOUGH``): cancel the order again once
+    #: fixed. If the window closes first it ends ``failed`` (Antom) or ``escalated`` (ACQP).
     ON_HOLD = "on_hold"
     #: ``CANCEL_WINDOW_EXCEED`` (ACQP): a full refund with its own request id is to be sent.
     REFUND_PENDING = "refund_pending"
@@ -94,6 +94,7 @@ TRANSITIONS: Mapping[tuple[CancellationState, Trigger], CancellationState] = Map
         (S.IN_FLIGHT, T.HELD): S.ON_HOLD,
         (S.ON_HOLD, T.ATTEMPT_SENT): S.IN_FLIGHT,
         (S.ON_HOLD, T.WINDOW_CLOSED): S.FAILED,
+        (S.ON_HOLD, T.PLAN_EXHAUSTED): S.ESCALATED,
         (S.ON_HOLD, T.PAYMENT_NOTIFIED): S.ON_HOLD,
         (S.RETRY_SCHEDULED, T.ATTEMPT_SENT): S.IN_FLIGHT,
         (S.RETRY_SCHEDULED, T.PLAN_EXHAUSTED): S.ESCALATED,

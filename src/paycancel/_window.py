@@ -14,7 +14,7 @@ import attrs
 
 from ._product import Product
 from ._time import UTC8, require_aware
-from .errors import PolicyError, UnsupportedProductError
+from .errors import InvalidTimeError, PolicyError, UnsupportedProductError
 
 __all__ = ["ACQP_WINDOW", "MPP_WINDOW", "WindowPolicy", "builtin_window"]
 
@@ -88,27 +88,42 @@ class WindowPolicy:
             initiated_at: when the payment was initiated; any offset, never naive.
 
         Returns:
-            An aware datetime in the window's zone. The window is open strictly before it.
+            An aware datetime in the window's zone (for a named zone, with the fixed offset in
+            force at that instant). The window is open strictly before it. It is never before
+            ``initiated_at``: a payment made after a same-day cut-off (``day_offset=0``), or
+            whose deadline the safety margin pulls before its initiation, gets a deadline equal
+            to its initiation, i.e. a window that is closed from the start.
 
         Raises:
-            InvalidTimeError: ``initiated_at`` is naive.
+            InvalidTimeError: ``initiated_at`` is naive, or the deadline falls outside the
+                ``datetime`` range (year 9999).
         """
         require_aware(initiated_at, "initiated_at")
-        day = initiated_at.astimezone(self.zone).date() + self._days
-        cut = self.cutoff
-        deadline = dt.datetime(
-            day.year, day.month, day.day, cut.hour, cut.minute, cut.second, cut.microsecond,
-            self.zone,
-        )  # fmt: skip
-        if isinstance(self.zone, dt.timezone):  # a fixed offset: the common, fast case
-            return deadline - self.safety_margin if self.safety_margin else deadline
-        # A named zone: resolve the local cut-off to an instant (fold=0 in a DST gap or fold),
-        # subtract the margin in UTC, and return it with the fixed offset in force then: a
-        # ZoneInfo time in a gap or fold never compares equal to the same instant in another
-        # zone (PEP 495).
-        instant = deadline.astimezone(dt.timezone.utc) - self.safety_margin
-        offset = instant.astimezone(self.zone).utcoffset() or dt.timedelta(0)
-        return instant.astimezone(dt.timezone(offset))
+        try:
+            day = initiated_at.astimezone(self.zone).date() + self._days
+            cut = self.cutoff
+            deadline = dt.datetime(
+                day.year, day.month, day.day, cut.hour, cut.minute, cut.second, cut.microsecond,
+                self.zone,
+            )  # fmt: skip
+            if isinstance(self.zone, dt.timezone):  # a fixed offset: the common, fast case
+                if self.safety_margin:
+                    deadline -= self.safety_margin
+            else:
+                # A named zone: resolve the local cut-off to an instant (fold=0 in a DST gap or
+                # fold), subtract the margin in UTC, and return it with the fixed offset in
+                # force then: a ZoneInfo time in a gap or fold never compares equal to the same
+                # instant in another zone (PEP 495).
+                instant = deadline.astimezone(dt.timezone.utc) - self.safety_margin
+                offset = instant.astimezone(self.zone).utcoffset() or dt.timedelta(0)
+                deadline = instant.astimezone(dt.timezone(offset))
+        except OverflowError as exc:
+            raise InvalidTimeError(
+                message=f"the cancel window of a payment initiated at {initiated_at.isoformat()} "
+                "ends outside the supported date range",
+                field="initiated_at",
+            ) from exc
+        return deadline if deadline > initiated_at else initiated_at.astimezone(deadline.tzinfo)
 
     def is_open(self, initiated_at: dt.datetime, now: dt.datetime) -> bool:
         """Whether a cancel sent at ``now`` is inside the window (the end is exclusive)."""

@@ -160,6 +160,9 @@ def test_plan_acqp_json_shape_and_schedule_s0(capsys: pytest.CaptureFixture[str]
          "--first-unknown-at", "2026-11-21T10:00:05Z"],
         ["plan", "--product", "alipayplus-acqp", "--initiated-at", "2026-11-21T10:00:00Z",
          "--first-unknown-at", "2026-11-21T09:00:00Z"],
+        ["window", "--product", "alipayplus-acqp", "--initiated-at", "9999-12-31T23:00:00+08:00"],
+        ["plan", "--product", "alipayplus-acqp", "--initiated-at", "9999-12-31T23:00:00+08:00",
+         "--first-unknown-at", "9999-12-31T23:50:00+08:00"],
         ["no-such-command"],
     ],
 )  # fmt: skip

@@ -505,8 +505,6 @@ def test_s0_cancel_unknown_forever_escalates_with_a_support_record() -> None:
     [
         ("PROCESS_FAIL", Action.DO_NOT_RETRY),
         ("ACCESS_DENIED", Action.CONTACT_SUPPORT),
-        ("INVALID_SIGNATURE", Action.FIX_CREDENTIALS),
-        ("PARAM_ILLEGAL", Action.FIX_REQUEST),
         ("A_CODE_NOBODY_DOCUMENTED", Action.MANUAL_REVIEW),
     ],
 )
@@ -520,6 +518,55 @@ def test_s0_failure_is_final_and_acted_on_by_code(code: str, action: Action) -> 
     assert (record.final_code, record.action) == (code, action)
     assert rig.refund.calls == []
     assert len(rig.cancel.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "action"),
+    [("INVALID_SIGNATURE", Action.FIX_CREDENTIALS), ("PARAM_ILLEGAL", Action.FIX_REQUEST)],
+)
+def test_s0_a_fixable_failure_holds_until_cancelled_again(code: str, action: Action) -> None:
+    """S0: "take actions according to the error code": once the key or request is fixed, the
+    same cancel is sent again; until then it waits on hold."""
+    rig = make_rig()
+    order = acqp_order()
+    rig.cancel.script(order.key, failed(code), success())
+    held = rig.driver.cancel(order)
+    assert held.state is S.ON_HOLD
+    assert (held.final_code, held.action) == (code, action)
+    record = rig.driver.cancel(order, reason="credentials fixed")
+    assert record.state is S.CANCELLED
+    assert [c.attempt for c in rig.cancel.calls] == [1, 2]
+
+
+def test_s0_a_hold_never_resent_before_the_cutoff_is_escalated() -> None:
+    """S0: an initiated cancel may only end cancelled; a hold that outlives 00:15 UTC+8 T+1
+    cannot be cancelled any more, so it goes to support with the evidence."""
+    rig = make_rig()
+    order = acqp_order()
+    rig.cancel.script(order.key, failed("INVALID_SIGNATURE"))
+    rig.driver.cancel(order)
+    rig.drain()
+    record = rig.record(order.key)
+    assert record.state is S.ESCALATED
+    assert record.action is Action.CONTACT_SUPPORT
+    assert len(rig.escalations) == 1
+    assert rig.clock.now() >= ACQP_WINDOW.cancellable_until(order.initiated_at)
+
+
+def test_s0_a_resend_after_a_hold_gets_a_fresh_retry_plan() -> None:
+    """A plan spent on an earlier U streak does not carry over to the resend after a hold."""
+    rig = make_rig()
+    order = acqp_order()
+    rig.cancel.script(order.key, unknown(), failed("INVALID_SIGNATURE"), unknown(), success())
+    rig.driver.cancel(order)
+    rig.drain(until=rig.clock.now() + dt.timedelta(seconds=30))
+    assert rig.record(order.key).state is S.ON_HOLD
+    record = rig.driver.cancel(order, reason="credentials fixed")
+    assert record.state is S.RETRY_SCHEDULED
+    assert record.plan is not None
+    assert record.plan.first_unknown_at == rig.clock.now()
+    rig.drain()
+    assert rig.record(order.key).state is S.CANCELLED
 
 
 def test_s0_success_with_an_unlisted_code_is_not_taken_as_success() -> None:

@@ -30,6 +30,7 @@ from paycancel import (
     WindowPolicy,
     decide,
 )
+from paycancel._flow import HOLD_ACTIONS
 from paycancel.errors import PolicyError, UnsupportedProductError
 from paycancel.testing import failed, no_answer, success, unknown
 from tests.core._usecase_support import (
@@ -190,7 +191,7 @@ def test_s2_every_antom_failure_code_ends_failed_with_the_catalog_action(rule: C
 
     assert answered.final_code == rule.code
     assert answered.action is rule.action
-    if rule.action is Action.RETRY_LATER:
+    if rule.action in HOLD_ACTIONS:
         assert answered.state is S.ON_HOLD
         assert rig.scheduler.next_due() == ANTOM_CONTRACT_WINDOW.cancellable_until(T0)
     else:

@@ -390,5 +390,48 @@ def test_s0_is_open_exactly_before_the_deadline(
 def test_s0_safety_margin_moves_the_deadline_by_exactly_the_margin(
     policy: WindowPolicy, initiated: dt.datetime, margin: dt.timedelta
 ) -> None:
+    """The margin moves the deadline earlier by exactly itself, but never before initiation."""
     with_margin = attrs.evolve(policy, safety_margin=margin)
-    assert with_margin.cancellable_until(initiated) == policy.cancellable_until(initiated) - margin
+    expected = max(policy.cancellable_until(initiated) - margin, initiated)
+    assert with_margin.cancellable_until(initiated) == expected
+
+
+any_policies = st.builds(
+    WindowPolicy,
+    cutoff=st.times(),
+    day_offset=st.integers(min_value=0, max_value=366),
+    zone=fixed_offsets,
+    safety_margin=st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=3)),
+)
+
+
+@PROPERTY_SETTINGS
+@given(policy=any_policies, initiated=aware_datetimes, later=st.timedeltas(
+    min_value=dt.timedelta(0), max_value=dt.timedelta(days=400)))  # fmt: skip
+def test_no_deadline_is_ever_before_initiation(
+    policy: WindowPolicy, initiated: dt.datetime, later: dt.timedelta
+) -> None:
+    """Any policy, T+0 and safety margins included: the deadline is never before initiation
+    (a same-day cut-off already passed gives a window closed from the start), and it never
+    moves earlier as initiation moves later."""
+    deadline = policy.cancellable_until(initiated)
+    assert deadline >= initiated
+    if deadline == initiated:
+        assert not policy.is_open(initiated, initiated)
+    assert policy.cancellable_until(initiated + later) >= deadline
+
+
+def test_s4_same_day_cutoff_already_passed_is_closed_from_the_start() -> None:
+    """A T+0 contract window (until 18:00 the same day): a payment at 19:00 cannot be
+    cancelled at all; its deadline is its own initiation, not a time before it."""
+    policy = WindowPolicy(cutoff=dt.time(18, 0), day_offset=0)
+    initiated = dt.datetime(2024, 5, 1, 19, 0, tzinfo=UTC8)
+    assert policy.cancellable_until(initiated) == initiated
+    assert not policy.is_open(initiated, initiated)
+    assert policy.seconds_left(initiated, initiated) == 0
+
+
+def test_a_deadline_past_year_9999_is_a_typed_error() -> None:
+    with pytest.raises(InvalidTimeError) as info:
+        ACQP_WINDOW.cancellable_until(dt.datetime(9999, 12, 31, 23, 0, tzinfo=UTC8))
+    assert info.value.field == "initiated_at"
