@@ -41,7 +41,7 @@ from ._command import (
     SendRefund,
     StartCancellation,
 )
-from ._driver import AsyncDriver, AsyncMppService, MppService, SyncDriver
+from ._driver import AsyncDriver, SyncDriver
 from ._event import Event, log_events
 from ._flow import (
     Begin,
@@ -76,7 +76,8 @@ from ._mpp import (
     decide_mpp,
     payment_admissible,
 )
-from ._order import PaymentOrder
+from ._mpp_service import AsyncMppService, MppService
+from ._order import PaymentOrder, mpp_key
 from ._outcome import (
     Answered,
     GatewayOutcome,
@@ -211,6 +212,7 @@ __all__ = [
     "default_retry_policy",
     "interpret",
     "log_events",
+    "mpp_key",
     "next_state",
     "payment_admissible",
     "plan_for",

@@ -11,12 +11,13 @@ import json
 from typing import Any
 
 from ._catalog import interpret
-from ._driver import MppService, SyncDriver
+from ._driver import SyncDriver
 from ._flow import CancelConfig
 from ._identifier import AcquirerId, PaymentId, PaymentRequestId, PspId
 from ._memory import InMemoryCancellationStore, InMemoryScheduler, InMemoryStore
 from ._money import Money
 from ._mpp import MppCancelRequest
+from ._mpp_service import MppService
 from ._order import PaymentOrder
 from ._product import Api, PaymentFlow, PaymentMethodFamily, Product, ResultStatus
 from ._retry import plan_for

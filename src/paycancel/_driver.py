@@ -1,16 +1,20 @@
-"""Drivers: run the sans-I/O use cases against the ports, sync or asyncio.
+"""Drivers: run the calling roles' use cases (ACQP, Antom) against the ports, sync or asyncio.
 
-The logic lives once, in generators that yield each outbound command and receive its outcome;
-:class:`SyncDriver` answers them with plain calls and :class:`AsyncDriver` with ``await``. Every
-decision is stored (compare-and-set) *before* its outbound call, so a crash leaves an open
-attempt that the next wake-up resends with the same parameters.
+The logic lives once, in :class:`_Core`'s generators, which yield each outbound command and
+receive its outcome; :class:`SyncDriver` answers them with plain calls and :class:`AsyncDriver`
+with ``await``. The order of writes is what makes a crash harmless:
+
+1. the wake-ups a decision asks for are scheduled first (an early wake-up is a no-op that
+   re-arms itself; a stored intent without one would wait forever);
+2. the decision is stored with compare-and-set, its open attempt being the intent;
+3. only then does the outbound call go out, and its outcome is fed back in.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Callable, Generator, TypeVar, Union, cast
 
-import attrs
 import structlog
 
 from ._acqp import (
@@ -26,10 +30,10 @@ from ._acqp import (
     WatchTick,
     decide_watch,
 )
-from ._cancellation import Cancellation, Reply
+from ._cancellation import Cancellation
 from ._command import (
+    Command,
     Escalate,
-    ReverseFunds,
     ScheduleWakeup,
     SendCancel,
     SendInquiry,
@@ -47,54 +51,35 @@ from ._flow import (
     RetryDue,
     decide,
 )
-from ._mpp import (
-    TWIN_RUNNING,
-    CancelReceived,
-    MppCancelRequest,
-    MppDecision,
-    MppSettings,
-    ReversalDone,
-    ReversalFailed,
-    ReversalOutcome,
-    decide_mpp,
-    payment_admissible,
-)
 from ._order import PaymentOrder
-from ._outcome import NoAnswer
+from ._outcome import Answered, InquiryAnswered, NoAnswer, NotSent
 from ._product import Product, ResultStatus
 from ._step import Decision
 from .errors import ConcurrentUpdateError, NotFoundError, UnsupportedProductError
 from .typing import (
     AsyncCancelGateway,
-    AsyncFundsReversal,
     AsyncInquiryGateway,
     AsyncRefundGateway,
     CancelGateway,
     Clock,
-    FundsReversal,
     InquiryGateway,
     RecordStore,
     RefundGateway,
     Scheduler,
 )
 
-__all__ = ["AsyncDriver", "AsyncMppService", "MppService", "SyncDriver"]
+__all__ = ["AsyncDriver", "SyncDriver"]
 
 logger = structlog.get_logger(__name__)
 
-#: Outbound work a generator hands to its driver.
-Outbound = Union[SendCancel, SendRefund, SendInquiry, ReverseFunds, "_FindPayment"]
-Outcome = Any  # GatewayOutcome | InquiryOutcome | ReversalOutcome | Optional[PaymentOrder]
-
+#: Outbound work a generator hands to its driver, and what the driver sends back.
+Outbound = Union[SendCancel, SendRefund, SendInquiry]
+Outcome = Any  # GatewayOutcome | InquiryOutcome
 T = TypeVar("T")
+Work = Generator[Outbound, Outcome, Union[PaymentWatch, Cancellation]]
 
 _CANCEL = "cancel:"
 _WATCH = "watch:"
-
-
-@attrs.frozen
-class _FindPayment:
-    request: MppCancelRequest
 
 
 class _Core:
@@ -110,6 +95,7 @@ class _Core:
         watch_store: RecordStore[PaymentWatch] | None,
         acqp_settings: AcqpSettings | None,
         on_escalate: Callable[[Escalate], None] | None,
+        lease: dt.timedelta,
     ) -> None:
         self.config = config
         self.store = store
@@ -118,13 +104,17 @@ class _Core:
         self.watch_store = watch_store
         self.acqp_settings = acqp_settings if acqp_settings is not None else AcqpSettings()
         self.on_escalate = on_escalate
+        self.lease = lease
 
     # -- cancellations -----------------------------------------------------------------------
 
     def run(self, key: str, first: FlowInput) -> Generator[Outbound, Outcome, Cancellation]:
         record = self.store.get(key=key)
+        if record is None and not isinstance(first, Begin):
+            raise NotFoundError(message=f"no cancellation {key!r}", key=key)
         decision = decide(record, first, now=self.clock.now(), config=self.config)
         while True:
+            self._schedule(_CANCEL, decision.commands)
             stored = self._persist(record, decision)
             if stored is None:  # lost a race: someone else moved it on; report their record
                 latest = self.store.get(key=key)
@@ -135,18 +125,23 @@ class _Core:
             follow: FlowInput | None = None
             for command in decision.commands:
                 if isinstance(command, SendCancel):
-                    outcome = yield command
-                    follow = CancelAnswered(command.attempt, outcome)
+                    follow = CancelAnswered(command.attempt, (yield command))
                 elif isinstance(command, SendRefund):
-                    outcome = yield command
-                    follow = RefundAnswered(command.attempt, outcome)
-                else:
-                    self._side_effect(command)
+                    follow = RefundAnswered(command.attempt, (yield command))
+                elif isinstance(command, Escalate) and self.on_escalate is not None:
+                    self.on_escalate(command)
             if record.terminal and self.scheduler is not None:
                 self.scheduler.unschedule(key=_CANCEL + key)
             if follow is None:
                 return record
             decision = decide(record, follow, now=self.clock.now(), config=self.config)
+
+    def _schedule(self, prefix: str, commands: tuple[Command, ...]) -> None:
+        if self.scheduler is None:
+            return
+        for command in commands:
+            if isinstance(command, ScheduleWakeup):
+                self.scheduler.schedule(key=prefix + command.key, at=command.at)
 
     def _persist(self, before: Cancellation | None, decision: Decision) -> Cancellation | None:
         after = decision.cancellation
@@ -161,16 +156,6 @@ class _Core:
             logger.info("cancellation.update_lost", key=after.key, version=before.version)
             return None
 
-    def _side_effect(self, command: object) -> None:
-        if isinstance(command, ScheduleWakeup):
-            if self.scheduler is not None:
-                self.scheduler.schedule(key=_CANCEL + command.key, at=command.at)
-        elif isinstance(command, Escalate):
-            if self.on_escalate is not None:
-                self.on_escalate(command)
-        elif isinstance(command, StartCancellation):  # pragma: no cover - handled by watch()
-            raise AssertionError("StartCancellation is run by the watch generator")
-
     # -- ACQP watches ------------------------------------------------------------------------
 
     def _watches(self) -> RecordStore[PaymentWatch]:
@@ -182,44 +167,33 @@ class _Core:
             )
         return self.watch_store
 
-    def watch(  # noqa: PLR0912 - the watch loop's command dispatch reads best in one place
-        self, key: str, first: WatchInput
-    ) -> Generator[Outbound, Outcome, PaymentWatch | Cancellation]:
+    def watch(self, key: str, first: WatchInput) -> Work:
         store = self._watches()
         watch = store.get(key=key)
-        if watch is not None and watch.state is WatchState.CANCEL_STARTED:
+        if watch is not None and (
+            watch.state is WatchState.CANCEL_STARTED or self.store.get(key=key) is not None
+        ):
             return (yield from self._after_cancel_started(watch, first))
         decision: WatchDecision = decide_watch(
             watch, first, now=self.clock.now(), settings=self.acqp_settings
         )
         while True:
-            after = decision.watch
-            if watch is None:
-                stored, created = store.create(record=after)
-                if not created:
-                    return stored
-            elif after is watch:
-                stored = watch
-            else:
-                try:
-                    stored = store.update(record=after, expected_version=watch.version)
-                except ConcurrentUpdateError:
-                    latest = store.get(key=key)
-                    assert latest is not None
-                    return latest
+            self._schedule(_WATCH, decision.commands)
+            stored = self._persist_watch(store, watch, decision.watch)
+            if stored is None:
+                latest = store.get(key=key)
+                assert latest is not None
+                return latest
             watch = stored
             log_events(decision.events)
             follow: WatchInput | None = None
             for command in decision.commands:
                 if isinstance(command, SendInquiry):
-                    outcome = yield command
-                    follow = InquiryResult(command.number, outcome)
+                    follow = InquiryResult(command.number, (yield command))
                 elif isinstance(command, StartCancellation):
-                    # The watch's recovery wake-up stays: it is harmless once the cancellation
-                    # exists (it only resumes it) and essential if we die right here.
+                    # The watch's recovery wake-up stays: harmless once the cancellation exists
+                    # (it only resumes it), essential if the process dies right here.
                     return (yield from self.run(key, Begin(command.order, command.reason)))
-                elif isinstance(command, ScheduleWakeup) and self.scheduler is not None:
-                    self.scheduler.schedule(key=_WATCH + command.key, at=command.at)
             if watch.state is not WatchState.WATCHING and self.scheduler is not None:
                 self.scheduler.unschedule(key=_WATCH + key)
             if follow is None:
@@ -228,20 +202,37 @@ class _Core:
                 watch, follow, now=self.clock.now(), settings=self.acqp_settings
             )
 
+    @staticmethod
+    def _persist_watch(
+        store: RecordStore[PaymentWatch], before: PaymentWatch | None, after: PaymentWatch
+    ) -> PaymentWatch | None:
+        if before is None:
+            stored, created = store.create(record=after)
+            return stored if created else None
+        if after is before:
+            return before
+        try:
+            return store.update(record=after, expected_version=before.version)
+        except ConcurrentUpdateError:
+            return None
+
     def _after_cancel_started(
         self, watch: PaymentWatch, first: WatchInput
     ) -> Generator[Outbound, Outcome, Cancellation]:
-        """Once the cancel began, results go to the cancellation (S0: it can only end
-        cancelled); a merchant close or a tick resumes it, or starts it if a crash came between
-        storing the watch and storing the cancellation."""
+        """Once a cancel began, results go to the cancellation (S0: it can only end cancelled);
+        a merchant close or a tick resumes it, or starts it if a crash came between storing the
+        watch and storing the cancellation."""
         key = watch.key
+        started: Cancellation | None = None
         if self.store.get(key=key) is None:
             begin = Begin(watch.order, "recovered: the watch had started this cancel")
-            cancellation = yield from self.run(key, begin)
-            if not isinstance(first, NotificationReceived):
-                return cancellation
+            started = yield from self.run(key, begin)
+        if self.scheduler is not None:  # the cancellation has its own wake-ups from here on
+            self.scheduler.unschedule(key=_WATCH + key)
         if isinstance(first, NotificationReceived):
             return (yield from self.run(key, PaymentNotified(first.status, first.code)))
+        if started is not None:
+            return started
         return (yield from self.run(key, RetryDue()))
 
     # -- entry points shared by both drivers ---------------------------------------------------
@@ -250,76 +241,36 @@ class _Core:
         return self.run(order.key, Begin(order, reason))
 
     def resume(self, key: str) -> Generator[Outbound, Outcome, Cancellation]:
-        if self.store.get(key=key) is None:
-            raise NotFoundError(message=f"no cancellation {key!r}", key=key)
         return self.run(key, RetryDue())
 
-    def notified(
-        self, key: str, status: ResultStatus, code: str
-    ) -> Generator[Outbound, Outcome, PaymentWatch | Cancellation]:
+    def notified(self, key: str, status: ResultStatus, code: str) -> Work:
+        if self.store.get(key=key) is not None:  # a cancel began: it decides (S0, S4)
+            return self.run(key, PaymentNotified(status, code))
         if self.watch_store is not None and self.watch_store.get(key=key) is not None:
             return self.watch(key, NotificationReceived(status, code))
-        if self.store.get(key=key) is None:
-            raise NotFoundError(message=f"nothing known under {key!r}", key=key)
-        return self.run(key, PaymentNotified(status, code))
+        raise NotFoundError(message=f"nothing known under {key!r}", key=key)
 
-    def due(self, limit: int) -> list[Generator[Outbound, Outcome, PaymentWatch | Cancellation]]:
+    def due(self, limit: int) -> list[tuple[str, Work]]:
+        """The claimed wake-ups with their work. A claim is a lease: an entry whose work fails
+        comes due again after ``lease`` unless the work re-schedules or unschedules it."""
         if self.scheduler is None:
             return []
-        work: list[Generator[Outbound, Outcome, PaymentWatch | Cancellation]] = []
-        for entry in self.scheduler.claim_due(now=self.clock.now(), limit=limit):
+        work: list[tuple[str, Work]] = []
+        entries = self.scheduler.claim_due(now=self.clock.now(), limit=limit, lease=self.lease)
+        for entry in entries:
             if entry.startswith(_WATCH):
-                work.append(self.watch(entry[len(_WATCH) :], WatchTick()))
+                work.append((entry, self.watch(entry[len(_WATCH) :], WatchTick())))
             else:
-                work.append(self.run(entry[len(_CANCEL) :], RetryDue()))
+                work.append((entry, self.run(entry[len(_CANCEL) :], RetryDue())))
         return work
 
-
-class _MppCore:
-    def __init__(
-        self, *, store: RecordStore[Cancellation], clock: Clock, settings: MppSettings
-    ) -> None:
-        self.store = store
-        self.clock = clock
-        self.settings = settings
-
-    def handle(self, request: MppCancelRequest) -> Generator[Outbound, Outcome, Reply]:
-        record = self.store.get(key=request.key)
-        payment = record.order if record is not None else (yield _FindPayment(request))
-        decided = decide_mpp(
-            record, CancelReceived(request, payment), now=self.clock.now(), settings=self.settings
-        )
-        stored = self._persist(record, decided)
-        if stored is None:
-            return TWIN_RUNNING
-        if decided.reply is not None:
-            return decided.reply
-        command = next(c for c in decided.decision.commands if isinstance(c, ReverseFunds))
-        attempt = stored.attempts[-1].number
-        outcome: ReversalOutcome = yield command
-        done = decide_mpp(
-            stored, ReversalDone(attempt, outcome), now=self.clock.now(), settings=self.settings
-        )
-        if self._persist(stored, done) is None:  # pragma: no cover - only a lease takeover
-            return TWIN_RUNNING
-        assert done.reply is not None
-        return done.reply
-
-    def _persist(self, before: Cancellation | None, decided: MppDecision) -> Cancellation | None:
-        log_events(decided.decision.events)
-        after = decided.cancellation
-        if not decided.store or after is before:
-            return before if before is not None else after
-        if before is None:
-            stored, created = self.store.create(record=after)
-            return stored if created else None
-        try:
-            return self.store.update(record=after, expected_version=before.version)
-        except ConcurrentUpdateError:
-            return None
-
-    def admissible(self, request: MppCancelRequest) -> bool:
-        return payment_admissible(self.store.get(key=request.key))
+    def wakeup_failed(self, entry: str, exc: Exception) -> None:
+        if isinstance(exc, NotFoundError) and self.scheduler is not None:
+            logger.warning("scheduler.wakeup_dropped", entry=entry, reason="no such record")
+            self.scheduler.unschedule(key=entry)
+            return
+        # The lease brings the entry back; one bad record must not stop the others.
+        logger.error("scheduler.wakeup_failed", entry=entry, error=type(exc).__name__)
 
 
 def _drive_sync(gen: Generator[Outbound, Outcome, T], execute: Callable[[Outbound], Outcome]) -> T:
@@ -331,13 +282,47 @@ def _drive_sync(gen: Generator[Outbound, Outcome, T], execute: Callable[[Outboun
         return cast(T, stop.value)
 
 
-def _guard(name: str, call: Callable[[], Outcome]) -> Outcome:
-    """A port that raises instead of returning a typed outcome: log it and read no answer."""
-    try:
-        return call()
-    except Exception as exc:
-        logger.error("gateway.call_raised", port=name, error=type(exc).__name__, exc_info=True)
-        return NoAnswer(f"{name} raised {type(exc).__name__}")
+def _port_call(
+    work: Outbound, cancel: Any, refund: Any, inquiry: Any
+) -> tuple[str, Callable[[], Any] | None]:
+    """Which port a piece of work goes to, as a call to make (``None``: no such port)."""
+    if isinstance(work, SendCancel):
+        return "cancel", lambda: cancel.cancel(order=work.order, attempt=work.attempt)
+    if isinstance(work, SendRefund):
+        return "refund", None if refund is None else lambda: refund.refund(
+            order=work.order, refund_request_id=work.refund_request_id,
+            amount=work.amount, reason=work.reason,
+        )  # fmt: skip
+    return "inquiry", None if inquiry is None else lambda: inquiry.inquire(order=work.order)
+
+
+def _checked(port: str, result: object) -> Outcome:
+    """A port must return a typed outcome; anything else is logged and read as no answer."""
+    expected = (InquiryAnswered, NotSent, NoAnswer) if port == "inquiry" else (
+        Answered, NotSent, NoAnswer,
+    )  # fmt: skip
+    if isinstance(result, expected):
+        return result
+    logger.error("gateway.unexpected_result", port=port, type=type(result).__name__)
+    return NoAnswer(f"{port} returned {type(result).__name__}")
+
+
+def _raised(port: str, exc: Exception) -> NoAnswer:
+    """A port that raises: an adapter bug must not lose the stored intent; read it as no
+    answer, so the attempt is resent with the same parameters."""
+    logger.error("gateway.call_raised", port=port, error=type(exc).__name__, exc_info=True)
+    return NoAnswer(f"{port} raised {type(exc).__name__}")
+
+
+def _require_refund(config: CancelConfig, refund: object) -> None:
+    if config.product is Product.ALIPAYPLUS_ACQP and refund is None:
+        raise UnsupportedProductError(
+            message=(
+                "the ACQP needs a refund gateway: CANCEL_WINDOW_EXCEED falls back to refund (S0)"
+            ),
+            product=config.product.value,
+            operation="driver",
+        )
 
 
 class SyncDriver:
@@ -352,7 +337,10 @@ class SyncDriver:
         inquiry_gateway: inquires payments (ACQP watches).
         scheduler: durable wake-ups; without one, call :meth:`resume` yourself.
         watch_store: where ACQP payment watches live.
+        acqp_settings: expiry defaults and inquiry pacing of ACQP watches.
         on_escalate: called with each :class:`Escalate` (page someone, open a ticket).
+        lease: how long a claimed wake-up stays claimed before it comes due again (if the
+            worker that claimed it died).
     """
 
     def __init__(
@@ -368,37 +356,28 @@ class SyncDriver:
         watch_store: RecordStore[PaymentWatch] | None = None,
         acqp_settings: AcqpSettings | None = None,
         on_escalate: Callable[[Escalate], None] | None = None,
+        lease: dt.timedelta = dt.timedelta(seconds=60),
     ) -> None:
         _require_refund(config, refund_gateway)
         self._core = _Core(
-            config=config, store=store, clock=clock, scheduler=scheduler,
-            watch_store=watch_store, acqp_settings=acqp_settings, on_escalate=on_escalate,
+            config=config, store=store, clock=clock, scheduler=scheduler, watch_store=watch_store,
+            acqp_settings=acqp_settings, on_escalate=on_escalate, lease=lease,
         )  # fmt: skip
-        self._cancel = cancel_gateway
-        self._refund = refund_gateway
-        self._inquiry = inquiry_gateway
+        self._gateways = (cancel_gateway, refund_gateway, inquiry_gateway)
 
     def _execute(self, work: Outbound) -> Outcome:
-        if isinstance(work, SendCancel):
-            return _guard(
-                "cancel", lambda: self._cancel.cancel(order=work.order, attempt=work.attempt)
-            )
-        if isinstance(work, SendRefund):
-            refund = self._refund
-            assert refund is not None
-            return _guard("refund", lambda: refund.refund(
-                order=work.order, refund_request_id=work.refund_request_id,
-                amount=work.amount, reason=work.reason,
-            ))  # fmt: skip
-        if isinstance(work, SendInquiry):
-            inquiry = self._inquiry
-            if inquiry is None:
-                return NoAnswer("no inquiry gateway configured")
-            return _guard("inquiry", lambda: inquiry.inquire(order=work.order))
-        raise AssertionError(f"unexpected work {work!r}")  # pragma: no cover
+        port, call = _port_call(work, *self._gateways)
+        if call is None:
+            return NoAnswer(f"no {port} gateway configured")
+        try:
+            return _checked(port, call())
+        except Exception as exc:
+            return _raised(port, exc)
 
     def cancel(self, order: PaymentOrder, *, reason: str = "requested") -> Cancellation:
-        """Cancel ``order`` (idempotent on its key) and run until it waits or ends."""
+        """Cancel ``order`` and run until it waits or ends. Idempotent on the order's key: a
+        cancellation in progress is resumed (if due), one on hold is resent, an ended one is
+        returned as it is."""
         return _drive_sync(self._core.begin(order, reason), self._execute)
 
     def resume(self, key: str) -> Cancellation:
@@ -412,8 +391,9 @@ class SyncDriver:
     def payment_notified(
         self, key: str, status: ResultStatus, code: str
     ) -> PaymentWatch | Cancellation:
-        """A ``notifyPayment`` (or other late result) for ``key``: resolves a watch, or is
-        recorded on a cancellation without changing it (S0).
+        """A ``notifyPayment`` (or other late result) for ``key``. Once a cancel began it is
+        recorded on the cancellation without changing it (S0, S4); before, it resolves the
+        ACQP watch.
 
         Raises:
             NotFoundError: nothing is known under ``key``.
@@ -436,19 +416,15 @@ class SyncDriver:
         return _drive_sync(self._core.watch(key, MerchantClosed(reason)), self._execute)
 
     def run_due(self, *, limit: int = 100) -> list[PaymentWatch | Cancellation]:
-        """Run every wake-up that is due now (up to ``limit``); returns the records touched."""
-        return [_drive_sync(work, self._execute) for work in self._core.due(limit)]
-
-
-def _require_refund(config: CancelConfig, refund: object) -> None:
-    if config.product is Product.ALIPAYPLUS_ACQP and refund is None:
-        raise UnsupportedProductError(
-            message=(
-                "the ACQP needs a refund gateway: CANCEL_WINDOW_EXCEED falls back to refund (S0)"
-            ),
-            product=config.product.value,
-            operation="driver",
-        )
+        """Run the wake-ups due now (up to ``limit``); returns the records touched. A wake-up
+        whose work fails is logged and comes back after the lease; the others still run."""
+        done: list[PaymentWatch | Cancellation] = []
+        for entry, work in self._core.due(limit):
+            try:
+                done.append(_drive_sync(work, self._execute))
+            except Exception as exc:
+                self._core.wakeup_failed(entry, exc)
+        return done
 
 
 class AsyncDriver:
@@ -468,35 +444,23 @@ class AsyncDriver:
         watch_store: RecordStore[PaymentWatch] | None = None,
         acqp_settings: AcqpSettings | None = None,
         on_escalate: Callable[[Escalate], None] | None = None,
+        lease: dt.timedelta = dt.timedelta(seconds=60),
     ) -> None:
         _require_refund(config, refund_gateway)
         self._core = _Core(
-            config=config, store=store, clock=clock, scheduler=scheduler,
-            watch_store=watch_store, acqp_settings=acqp_settings, on_escalate=on_escalate,
+            config=config, store=store, clock=clock, scheduler=scheduler, watch_store=watch_store,
+            acqp_settings=acqp_settings, on_escalate=on_escalate, lease=lease,
         )  # fmt: skip
-        self._cancel = cancel_gateway
-        self._refund = refund_gateway
-        self._inquiry = inquiry_gateway
+        self._gateways = (cancel_gateway, refund_gateway, inquiry_gateway)
 
     async def _execute(self, work: Outbound) -> Outcome:
+        port, call = _port_call(work, *self._gateways)
+        if call is None:
+            return NoAnswer(f"no {port} gateway configured")
         try:
-            if isinstance(work, SendCancel):
-                return await self._cancel.cancel(order=work.order, attempt=work.attempt)
-            if isinstance(work, SendRefund):
-                assert self._refund is not None
-                return await self._refund.refund(
-                    order=work.order, refund_request_id=work.refund_request_id,
-                    amount=work.amount, reason=work.reason,
-                )  # fmt: skip
-            if isinstance(work, SendInquiry):
-                if self._inquiry is None:
-                    return NoAnswer("no inquiry gateway configured")
-                return await self._inquiry.inquire(order=work.order)
+            return _checked(port, await call())
         except Exception as exc:
-            port = type(work).__name__.replace("Send", "").lower()
-            logger.error("gateway.call_raised", port=port, error=type(exc).__name__, exc_info=True)
-            return NoAnswer(f"{port} raised {type(exc).__name__}")
-        raise AssertionError(f"unexpected work {work!r}")  # pragma: no cover
+            return _raised(port, exc)
 
     async def _drive(self, gen: Generator[Outbound, Outcome, T]) -> T:
         try:
@@ -534,90 +498,10 @@ class AsyncDriver:
 
     async def run_due(self, *, limit: int = 100) -> list[PaymentWatch | Cancellation]:
         """See :meth:`SyncDriver.run_due`."""
-        return [await self._drive(work) for work in self._core.due(limit)]
-
-
-class MppService:
-    """The wallet's side of ``cancelPayment`` (sync): decide, reverse once, answer.
-
-    Args:
-        store: where MPP cancel records live (the idempotency records).
-        reversal: finds payments and returns funds.
-        clock: read once per decision.
-        settings: window and lease.
-    """
-
-    def __init__(
-        self,
-        *,
-        store: RecordStore[Cancellation],
-        reversal: FundsReversal,
-        clock: Clock,
-        settings: MppSettings | None = None,
-    ) -> None:
-        self._core = _MppCore(store=store, clock=clock, settings=settings or MppSettings())
-        self._reversal = reversal
-
-    def _execute(self, work: Outbound) -> Outcome:
-        if isinstance(work, _FindPayment):
-            return self._reversal.find_payment(request=work.request)
-        if isinstance(work, ReverseFunds):
+        done: list[PaymentWatch | Cancellation] = []
+        for entry, work in self._core.due(limit):
             try:
-                return self._reversal.reverse(order=work.order, key=work.key)
+                done.append(await self._drive(work))
             except Exception as exc:
-                logger.error(
-                    "mpp.reversal_raised", key=work.key, error=type(exc).__name__, exc_info=True
-                )
-                return ReversalFailed(type(exc).__name__)
-        raise AssertionError(f"unexpected work {work!r}")  # pragma: no cover
-
-    def handle(self, request: MppCancelRequest) -> Reply:
-        """Answer one ``cancelPayment``; the same key always gets the same final answer."""
-        reply: Reply = _drive_sync(self._core.handle(request), self._execute)
-        return reply
-
-    def payment_admissible(self, request: MppCancelRequest) -> bool:
-        """Whether the payment of ``request`` may proceed (no cancel arrived for it first)."""
-        return self._core.admissible(request)
-
-
-class AsyncMppService:
-    """The asyncio twin of :class:`MppService`."""
-
-    def __init__(
-        self,
-        *,
-        store: RecordStore[Cancellation],
-        reversal: AsyncFundsReversal,
-        clock: Clock,
-        settings: MppSettings | None = None,
-    ) -> None:
-        self._core = _MppCore(store=store, clock=clock, settings=settings or MppSettings())
-        self._reversal = reversal
-
-    async def handle(self, request: MppCancelRequest) -> Reply:
-        """See :meth:`MppService.handle`."""
-        gen = self._core.handle(request)
-        try:
-            work = next(gen)
-            while True:
-                if isinstance(work, _FindPayment):
-                    result: Outcome = await self._reversal.find_payment(request=work.request)
-                else:
-                    assert isinstance(work, ReverseFunds)
-                    try:
-                        result = await self._reversal.reverse(order=work.order, key=work.key)
-                    except Exception as exc:
-                        logger.error(
-                            "mpp.reversal_raised", key=work.key, error=type(exc).__name__,
-                            exc_info=True,
-                        )  # fmt: skip
-                        result = ReversalFailed(type(exc).__name__)
-                work = gen.send(result)
-        except StopIteration as stop:
-            reply: Reply = stop.value
-            return reply
-
-    def payment_admissible(self, request: MppCancelRequest) -> bool:
-        """See :meth:`MppService.payment_admissible`."""
-        return self._core.admissible(request)
+                self._core.wakeup_failed(entry, exc)
+        return done

@@ -100,7 +100,8 @@ class CancelConfig:
 
 @attrs.frozen
 class Begin:
-    """Start cancelling ``order`` (idempotent: an existing cancellation is returned as it is)."""
+    """Start cancelling ``order``. Idempotent on its key: an ended cancellation is returned as it
+    is, one in progress is resumed (as :class:`RetryDue`), one on hold is resent."""
 
     order: PaymentOrder
     reason: str = "requested"
@@ -173,6 +174,8 @@ def decide(
             return _begin(event, now, config)
         if cancellation.state is S.ON_HOLD:
             return _resend_after_hold(cancellation, event, now, config)
+        if not cancellation.terminal:  # in progress: make sure it progresses (resume if due)
+            return _retry_due(cancellation, now, config)
         return Decision(cancellation=cancellation)
     if cancellation is None:
         raise ValueError(f"{type(event).__name__} needs an existing cancellation")

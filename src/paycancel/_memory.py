@@ -96,15 +96,20 @@ class InMemoryScheduler:
         with self._lock:
             self._due.pop(key, None)
 
-    def claim_due(self, *, now: dt.datetime, limit: int) -> list[str]:
+    def claim_due(self, *, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[str]:
         require_aware(now, "now")
         claimed: list[str] = []
+        until = now.astimezone(UTC) + lease
         with self._lock:
             while self._heap and len(claimed) < limit and self._heap[0][0] <= now:
                 when, _, key = heapq.heappop(self._heap)
-                if self._due.get(key) == when:  # skip entries replaced or unscheduled since
-                    del self._due[key]
-                    claimed.append(key)
+                if self._due.get(key) != when:  # replaced or unscheduled since: a stale entry
+                    continue
+                claimed.append(key)
+                # Leased: due again at ``until`` unless re-scheduled or unscheduled first.
+                self._due[key] = until
+                self._seq += 1
+                heapq.heappush(self._heap, (until, self._seq, key))
         return claimed
 
     def next_due(self) -> dt.datetime | None:

@@ -21,8 +21,8 @@ from ._cancellation import Attempt, AttemptKind, Cancellation, Reply
 from ._catalog import Action
 from ._command import ReverseFunds
 from ._identifier import AcquirerId, PaymentRequestId, PspId
-from ._order import PaymentOrder
-from ._product import Product, ResultStatus
+from ._order import PaymentOrder, mpp_key
+from ._product import ResultStatus
 from ._state import CancellationState, Trigger
 from ._step import Decision, Step, close_open_attempt
 from ._time import require_aware
@@ -70,8 +70,7 @@ class MppCancelRequest:
 
     @property
     def key(self) -> str:
-        prefix = Product.ALIPAYPLUS_MPP.value
-        return f"{prefix}:{self.acquirer_id}/{self.psp_id}/{self.payment_request_id}"
+        return mpp_key(str(self.acquirer_id), str(self.psp_id), str(self.payment_request_id))
 
 
 @attrs.frozen

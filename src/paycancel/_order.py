@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 
 import attrs
 
@@ -12,7 +13,14 @@ from ._product import PaymentFlow, PaymentMethodFamily, Product, ResultStatus
 from ._time import aware_validator, optional_aware_validator
 from .errors import InvalidOrderError
 
-__all__ = ["PaymentOrder"]
+__all__ = ["PaymentOrder", "mpp_key"]
+
+
+def mpp_key(acquirer_id: str, psp_id: str, payment_request_id: str) -> str:
+    """The MPP's idempotency key (S1): the three ids, each percent-encoded so that no two
+    different triples give the same key (``ACQ/1`` + ``PSP`` is not ``ACQ`` + ``1/PSP``)."""
+    parts = (quote(part, safe="") for part in (acquirer_id, psp_id, payment_request_id))
+    return f"{Product.ALIPAYPLUS_MPP.value}:" + "/".join(parts)
 
 
 @attrs.frozen
@@ -105,13 +113,11 @@ class PaymentOrder:
     def key(self) -> str:
         """The idempotency key of a cancellation of this order, unique per product.
 
-        MPP: ``acquirerId/pspId/paymentRequestId`` (S1). ACQP and Antom: the payment request id
-        when known, else the payment id.
+        MPP: ``acquirerId/pspId/paymentRequestId``, each part percent-encoded (S1). ACQP and
+        Antom: the payment request id when known, else the payment id.
         """
         if self.product is Product.ALIPAYPLUS_MPP:
-            return (
-                f"{self.product.value}:{self.acquirer_id}/{self.psp_id}/{self.payment_request_id}"
-            )
+            return mpp_key(str(self.acquirer_id), str(self.psp_id), str(self.payment_request_id))
         if self.payment_request_id is not None:
             return f"{self.product.value}:request:{self.payment_request_id}"
         return f"{self.product.value}:payment:{self.payment_id}"

@@ -89,9 +89,10 @@ class Scheduler(Protocol):
         """Forget any wake-up of ``key``."""
         ...
 
-    def claim_due(self, *, now: dt.datetime, limit: int) -> list[str]:
-        """Take up to ``limit`` keys due at ``now``, earliest first; a claimed key is no longer
-        scheduled until it is scheduled again."""
+    def claim_due(self, *, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[str]:
+        """Claim up to ``limit`` keys due at ``now``, earliest first. A claim is a lease: the
+        key comes due again at ``now + lease`` unless it is scheduled again or unscheduled
+        before then, so a worker that dies holding it loses nothing."""
         ...
 
 

@@ -191,6 +191,10 @@ def test_concurrent_compare_and_set_exactly_one_wins_per_version(
 # -- Scheduler -----------------------------------------------------------------------------------
 
 
+#: Longer than any test's time span, so a lease never ends inside a test unless it says so.
+LEASE = dt.timedelta(hours=1)
+
+
 def _at(seconds: float) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds)
 
@@ -200,44 +204,62 @@ def test_claim_due_returns_due_keys_earliest_first(scheduler: Scheduler) -> None
     scheduler.schedule(key="a", at=_at(1))
     scheduler.schedule(key="b", at=_at(2))
     scheduler.schedule(key="later", at=_at(60))
-    assert scheduler.claim_due(now=_at(10), limit=10) == ["a", "b", "c"]
+    assert scheduler.claim_due(now=_at(10), limit=10, lease=LEASE) == ["a", "b", "c"]
 
 
 def test_claim_due_is_inclusive_of_now_and_leaves_future_keys(scheduler: Scheduler) -> None:
     scheduler.schedule(key="a", at=_at(5))
-    assert scheduler.claim_due(now=_at(4.999), limit=10) == []
-    assert scheduler.claim_due(now=_at(5), limit=10) == ["a"]
+    assert scheduler.claim_due(now=_at(4.999), limit=10, lease=LEASE) == []
+    assert scheduler.claim_due(now=_at(5), limit=10, lease=LEASE) == ["a"]
 
 
 def test_claim_due_honours_the_limit(scheduler: Scheduler) -> None:
     for n in range(5):
         scheduler.schedule(key=f"k{n}", at=_at(n))
-    assert scheduler.claim_due(now=_at(10), limit=2) == ["k0", "k1"]
-    assert scheduler.claim_due(now=_at(10), limit=2) == ["k2", "k3"]
-    assert scheduler.claim_due(now=_at(10), limit=2) == ["k4"]
+    assert scheduler.claim_due(now=_at(10), limit=2, lease=LEASE) == ["k0", "k1"]
+    assert scheduler.claim_due(now=_at(10), limit=2, lease=LEASE) == ["k2", "k3"]
+    assert scheduler.claim_due(now=_at(10), limit=2, lease=LEASE) == ["k4"]
 
 
-def test_claimed_keys_are_gone_until_scheduled_again(scheduler: Scheduler) -> None:
+def test_a_claim_is_a_lease_that_comes_due_again(scheduler: Scheduler) -> None:
+    """A worker that claims a key and dies loses nothing: the key comes due again when the
+    lease ends (the durable stores' SKIP LOCKED lease has the same contract)."""
     scheduler.schedule(key="a", at=_at(1))
-    assert scheduler.claim_due(now=_at(2), limit=10) == ["a"]
-    assert scheduler.claim_due(now=_at(100), limit=10) == []
-    scheduler.schedule(key="a", at=_at(3))
-    assert scheduler.claim_due(now=_at(100), limit=10) == ["a"]
+    assert scheduler.claim_due(now=_at(2), limit=10, lease=LEASE) == ["a"]
+    assert scheduler.claim_due(now=_at(2), limit=10, lease=LEASE) == []  # held by the lease
+    lease_end = _at(2) + LEASE
+    assert scheduler.claim_due(now=lease_end - dt.timedelta(microseconds=1), limit=10,
+                               lease=LEASE) == []  # fmt: skip
+    assert scheduler.claim_due(now=lease_end, limit=10, lease=LEASE) == ["a"]
+
+
+def test_a_claimed_key_scheduled_again_follows_the_new_time(scheduler: Scheduler) -> None:
+    scheduler.schedule(key="a", at=_at(1))
+    assert scheduler.claim_due(now=_at(2), limit=10, lease=LEASE) == ["a"]
+    scheduler.schedule(key="a", at=_at(5))  # the worker finished and planned the next wake-up
+    assert scheduler.claim_due(now=_at(5), limit=10, lease=LEASE) == ["a"]
+
+
+def test_a_claimed_key_unscheduled_is_gone(scheduler: Scheduler) -> None:
+    scheduler.schedule(key="a", at=_at(1))
+    assert scheduler.claim_due(now=_at(2), limit=10, lease=LEASE) == ["a"]
+    scheduler.unschedule(key="a")  # the worker finished: nothing more to do
+    assert scheduler.claim_due(now=_at(10_000), limit=10, lease=LEASE) == []
 
 
 def test_rescheduling_replaces_the_earlier_wakeup(scheduler: Scheduler) -> None:
     scheduler.schedule(key="a", at=_at(1))
     scheduler.schedule(key="a", at=_at(10))
-    assert scheduler.claim_due(now=_at(5), limit=10) == []
-    assert scheduler.claim_due(now=_at(10), limit=10) == ["a"]
-    assert scheduler.claim_due(now=_at(100), limit=10) == []
+    assert scheduler.claim_due(now=_at(5), limit=10, lease=LEASE) == []
+    assert scheduler.claim_due(now=_at(10), limit=10, lease=LEASE) == ["a"]
+    assert scheduler.claim_due(now=_at(100), limit=10, lease=LEASE) == []
 
 
 def test_rescheduling_earlier_replaces_too(scheduler: Scheduler) -> None:
     scheduler.schedule(key="a", at=_at(10))
     scheduler.schedule(key="a", at=_at(1))
-    assert scheduler.claim_due(now=_at(1), limit=10) == ["a"]
-    assert scheduler.claim_due(now=_at(100), limit=10) == []
+    assert scheduler.claim_due(now=_at(1), limit=10, lease=LEASE) == ["a"]
+    assert scheduler.claim_due(now=_at(100), limit=10, lease=LEASE) == []
 
 
 def test_unschedule_forgets_the_wakeup(scheduler: Scheduler) -> None:
@@ -245,7 +267,7 @@ def test_unschedule_forgets_the_wakeup(scheduler: Scheduler) -> None:
     scheduler.schedule(key="b", at=_at(2))
     scheduler.unschedule(key="a")
     scheduler.unschedule(key="never-scheduled")
-    assert scheduler.claim_due(now=_at(100), limit=10) == ["b"]
+    assert scheduler.claim_due(now=_at(100), limit=10, lease=LEASE) == ["b"]
 
 
 def test_times_in_other_offsets_compare_as_instants(scheduler: Scheduler) -> None:
@@ -253,7 +275,7 @@ def test_times_in_other_offsets_compare_as_instants(scheduler: Scheduler) -> Non
     scheduler.schedule(key="utc8", at=dt.datetime(2026, 3, 10, 10, 0, tzinfo=UTC8))
     scheduler.schedule(key="early", at=dt.datetime(2026, 3, 10, 1, 30, tzinfo=UTC))
     scheduler.schedule(key="late", at=dt.datetime(2026, 3, 10, 2, 30, tzinfo=UTC))
-    assert scheduler.claim_due(now=_at(3600), limit=10) == ["early", "utc8", "late"]
+    assert scheduler.claim_due(now=_at(3600), limit=10, lease=LEASE) == ["early", "utc8", "late"]
 
 
 def test_naive_datetimes_are_rejected(scheduler: Scheduler) -> None:
@@ -261,7 +283,7 @@ def test_naive_datetimes_are_rejected(scheduler: Scheduler) -> None:
     with pytest.raises(InvalidTimeError):
         scheduler.schedule(key="a", at=naive)
     with pytest.raises(InvalidTimeError):
-        scheduler.claim_due(now=naive, limit=10)
+        scheduler.claim_due(now=naive, limit=10, lease=LEASE)
 
 
 # -- RecordStore of payment watches (the ACQP's second record type) ------------------------------
