@@ -20,6 +20,7 @@ from ._acqp import (
     WatchTick,
     decide_watch,
 )
+from ._async_driver import AsyncDriver
 from ._cancellation import Attempt, AttemptKind, Cancellation, DecisionRecord, LateResult, Reply
 from ._catalog import (
     CATALOG,
@@ -41,7 +42,7 @@ from ._command import (
     SendRefund,
     StartCancellation,
 )
-from ._driver import AsyncDriver, SyncDriver
+from ._driver import SyncDriver
 from ._event import Event, log_events
 from ._flow import (
     Begin,

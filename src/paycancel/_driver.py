@@ -1,8 +1,8 @@
 """Drivers: run the calling roles' use cases (ACQP, Antom) against the ports, sync or asyncio.
 
 The logic lives once, in :class:`_Core`'s generators, which yield each outbound command and
-receive its outcome; :class:`SyncDriver` answers them with plain calls and :class:`AsyncDriver`
-with ``await``. The order of writes is what makes a crash harmless:
+receive its outcome; :class:`SyncDriver` answers them with plain calls and ``AsyncDriver`` (in
+``_async_driver``) with ``await``. The order of writes is what makes a crash harmless:
 
 1. the wake-ups a decision asks for are scheduled first (an early wake-up is a no-op that
    re-arms itself; a stored intent without one would wait forever);
@@ -57,9 +57,6 @@ from ._product import Product, ResultStatus
 from ._step import Decision
 from .errors import ConcurrentUpdateError, NotFoundError, UnsupportedProductError
 from .typing import (
-    AsyncCancelGateway,
-    AsyncInquiryGateway,
-    AsyncRefundGateway,
     CancelGateway,
     Clock,
     InquiryGateway,
@@ -68,7 +65,7 @@ from .typing import (
     Scheduler,
 )
 
-__all__ = ["AsyncDriver", "SyncDriver"]
+__all__ = ["SyncDriver"]
 
 logger = structlog.get_logger(__name__)
 
@@ -422,86 +419,6 @@ class SyncDriver:
         for entry, work in self._core.due(limit):
             try:
                 done.append(_drive_sync(work, self._execute))
-            except Exception as exc:
-                self._core.wakeup_failed(entry, exc)
-        return done
-
-
-class AsyncDriver:
-    """The asyncio twin of :class:`SyncDriver`: async gateways; the store, scheduler and clock
-    stay synchronous calls (keep them fast, or wrap them)."""
-
-    def __init__(
-        self,
-        *,
-        config: CancelConfig,
-        store: RecordStore[Cancellation],
-        clock: Clock,
-        cancel_gateway: AsyncCancelGateway,
-        refund_gateway: AsyncRefundGateway | None = None,
-        inquiry_gateway: AsyncInquiryGateway | None = None,
-        scheduler: Scheduler | None = None,
-        watch_store: RecordStore[PaymentWatch] | None = None,
-        acqp_settings: AcqpSettings | None = None,
-        on_escalate: Callable[[Escalate], None] | None = None,
-        lease: dt.timedelta = dt.timedelta(seconds=60),
-    ) -> None:
-        _require_refund(config, refund_gateway)
-        self._core = _Core(
-            config=config, store=store, clock=clock, scheduler=scheduler, watch_store=watch_store,
-            acqp_settings=acqp_settings, on_escalate=on_escalate, lease=lease,
-        )  # fmt: skip
-        self._gateways = (cancel_gateway, refund_gateway, inquiry_gateway)
-
-    async def _execute(self, work: Outbound) -> Outcome:
-        port, call = _port_call(work, *self._gateways)
-        if call is None:
-            return NoAnswer(f"no {port} gateway configured")
-        try:
-            return _checked(port, await call())
-        except Exception as exc:
-            return _raised(port, exc)
-
-    async def _drive(self, gen: Generator[Outbound, Outcome, T]) -> T:
-        try:
-            work = next(gen)
-            while True:
-                work = gen.send(await self._execute(work))
-        except StopIteration as stop:
-            return cast(T, stop.value)
-
-    async def cancel(self, order: PaymentOrder, *, reason: str = "requested") -> Cancellation:
-        """See :meth:`SyncDriver.cancel`."""
-        return await self._drive(self._core.begin(order, reason))
-
-    async def resume(self, key: str) -> Cancellation:
-        """See :meth:`SyncDriver.resume`."""
-        return await self._drive(self._core.resume(key))
-
-    async def payment_notified(
-        self, key: str, status: ResultStatus, code: str
-    ) -> PaymentWatch | Cancellation:
-        """See :meth:`SyncDriver.payment_notified`."""
-        return await self._drive(self._core.notified(key, status, code))
-
-    async def watch(
-        self, order: PaymentOrder, *, status: ResultStatus | None, code: str | None = None
-    ) -> PaymentWatch | Cancellation:
-        """See :meth:`SyncDriver.watch`."""
-        return await self._drive(self._core.watch(order.key, PayResult(order, status, code)))
-
-    async def merchant_closed(
-        self, key: str, *, reason: str = "merchant closed the payment"
-    ) -> PaymentWatch | Cancellation:
-        """See :meth:`SyncDriver.merchant_closed`."""
-        return await self._drive(self._core.watch(key, MerchantClosed(reason)))
-
-    async def run_due(self, *, limit: int = 100) -> list[PaymentWatch | Cancellation]:
-        """See :meth:`SyncDriver.run_due`."""
-        done: list[PaymentWatch | Cancellation] = []
-        for entry, work in self._core.due(limit):
-            try:
-                done.append(await self._drive(work))
             except Exception as exc:
                 self._core.wakeup_failed(entry, exc)
         return done

@@ -16,7 +16,8 @@ from typing import Protocol, Sequence
 
 import attrs
 
-from ._driver import AsyncDriver, SyncDriver
+from ._async_driver import AsyncDriver
+from ._driver import SyncDriver
 from ._identifier import RefundRequestId
 from ._money import Money
 from ._mpp import MppCancelRequest, ReversalFailed, ReversalOutcome, Reversed

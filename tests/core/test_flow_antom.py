@@ -30,7 +30,7 @@ from paycancel import (
     WindowPolicy,
     decide,
 )
-from paycancel._flow import HOLD_ACTIONS
+from paycancel._flow_config import HOLD_ACTIONS
 from paycancel.errors import PolicyError, UnsupportedProductError
 from paycancel.testing import failed, no_answer, success, unknown
 from tests.core._usecase_support import (
