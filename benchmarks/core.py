@@ -218,8 +218,8 @@ def transition_piece() -> pc.CancellationState:
 def decision_path() -> pc.RetryPlan:
     """The decisions of one cancellation with an unknown first answer: is the window open, what
     the answer means, where the state goes, and the whole retry plan to the cut-off."""
-    until = pc.ACQP_WINDOW.cancellable_until(INITIATED_AT)
-    if not pc.ACQP_WINDOW.is_open(INITIATED_AT, BEGIN_AT):
+    until = pc.ACQP_WINDOW.cancellable_until(INITIATED_AT)  # computed once, as the use case does
+    if not until > BEGIN_AT:  # open: the end is exclusive
         raise AssertionError("the scenario cancels inside the window")
     reading = pc.interpret(
         pc.Product.ALIPAYPLUS_ACQP, pc.Api.CANCEL, pc.ResultStatus.UNKNOWN, "UNKNOWN_EXCEPTION"

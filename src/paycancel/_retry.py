@@ -31,6 +31,10 @@ __all__ = [
 
 #: Hard cap on attempts in one plan, so a misconfigured policy cannot plan forever.
 MAX_PLANNED_ATTEMPTS = 500
+#: The longest gap a phase may have; with the attempt cap, a plan spans at most ~500 years.
+MAX_GAP = dt.timedelta(days=366)
+#: Plans starting before this year cannot run past ``datetime.max`` (year 9999).
+_SAFE_UNTIL_YEAR = 9999 - 510
 
 
 class FinalStep(str, enum.Enum):
@@ -62,12 +66,17 @@ class RetryPhase:
     within: dt.timedelta | None = None
     # The bounds in microseconds, computed once for the planner.
     _low: int = attrs.field(init=False, eq=False, repr=False)
-    _spread: int = attrs.field(init=False, eq=False, repr=False)
+    _gaps: tuple[int, ...] = attrs.field(init=False, eq=False, repr=False)
+    _plan: tuple[int, int | None, int | None, tuple[int, ...]] = attrs.field(
+        init=False, eq=False, repr=False
+    )
     _limit: int | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.max_gap < self.min_gap:
             raise PolicyError(message="max_gap must be >= min_gap", field="max_gap")
+        if self.max_gap > MAX_GAP:
+            raise PolicyError(message="max_gap must be at most 366 days", field="max_gap")
         if (self.attempts is None) == (self.within is None):
             raise PolicyError(
                 message=f"phase {self.name!r}: set exactly one of attempts and within",
@@ -82,9 +91,14 @@ class RetryPhase:
         if self.within is not None and self.within < self.min_gap:
             raise PolicyError(message="within must be at least min_gap", field="within")
         low = _micros(self.min_gap)
+        spread_ms = (_micros(self.max_gap) - low) // 1000
         object.__setattr__(self, "_low", low)
-        object.__setattr__(self, "_spread", _micros(self.max_gap) - low)
         object.__setattr__(self, "_limit", None if self.within is None else _micros(self.within))
+        # The gap each jitter byte (0-255) picks: whole milliseconds of jitter over the spread,
+        # so stored plans compare exactly everywhere. Empty when there is nothing to spread.
+        gaps = tuple(low + byte * spread_ms // 255 * 1000 for byte in range(256))
+        object.__setattr__(self, "_gaps", gaps if spread_ms else ())
+        object.__setattr__(self, "_plan", (low, self._limit, self.attempts, self._gaps))
 
 
 @attrs.frozen
@@ -192,26 +206,25 @@ class RetryPlan:
 
 def _plan_phase(phase: RetryPhase, offsets: list[int], noise: bytes) -> bytes:
     """Append one phase's attempt offsets; returns the jitter bytes (extended if needed)."""
-    offset = offsets[-1] if offsets else 0
-    low, limit = phase._low, phase._limit
+    low, limit, attempts, gaps = phase._plan
+    used = len(offsets)
+    offset = offsets[-1] if used else 0
     # At most this many attempts fit in the phase (each gap is at least ``low``).
-    count = MAX_PLANNED_ATTEMPTS - len(offsets)
-    if phase.attempts is not None:
-        count = min(count, phase.attempts)
-    if limit is not None:
-        count = min(count, (limit - offset) // low)
+    count = MAX_PLANNED_ATTEMPTS - used
+    if attempts is not None and attempts < count:
+        count = attempts
+    if limit is not None and (limit - offset) // low < count:
+        count = (limit - offset) // low
     if count <= 0:
         return noise
-    spread_ms = phase._spread // 1000
-    if not spread_ms:  # no jitter: the whole phase is one range
+    if not gaps:  # no jitter: the whole phase is one range
         offsets += range(offset + low, offset + low * count + 1, low)
         return noise
-    used = len(offsets)
     while len(noise) < used + count:  # more jittered attempts than bytes: extend
         noise += hashlib.sha256(noise).digest()
+    # Each jitter byte picks its gap from the phase's table; the running sum is the plan.
     for byte in noise[used : used + count]:
-        # Whole milliseconds of jitter, so stored plans compare exactly everywhere.
-        offset += low + byte * spread_ms // 255 * 1000
+        offset += gaps[byte]
         if limit is not None and offset > limit:
             break
         offsets.append(offset)
@@ -255,7 +268,7 @@ def plan_retries(
         used = len(offsets)
         noise = _plan_phase(phase, offsets, noise)
         indexes += [index] * (len(offsets) - used)
-    if offsets:
+    if offsets and start.year >= _SAFE_UNTIL_YEAR:
         try:
             start + dt.timedelta(microseconds=offsets[-1])
         except OverflowError as exc:
