@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Callable, Generator, TypeVar, cast
+from typing import Generator, TypeVar, cast
 
-from ._acqp import AcqpSettings, MerchantClosed, PaymentWatch, PayResult
+from ._acqp import MerchantClosed, PaymentWatch, PayResult
 from ._cancellation import Cancellation
-from ._command import Escalate
-from ._driver import Outbound, Outcome, _checked, _Core, _port_call, _raised, _require_refund
-from ._flow import CancelConfig
+from ._driver import Outbound, Outcome, _checked, _DriverBase, _port_call, _raised
 from ._order import PaymentOrder
 from ._outcome import NoAnswer
 from ._product import ResultStatus
@@ -17,9 +14,6 @@ from .typing import (
     AsyncCancelGateway,
     AsyncInquiryGateway,
     AsyncRefundGateway,
-    Clock,
-    RecordStore,
-    Scheduler,
 )
 
 __all__ = ["AsyncDriver"]
@@ -27,31 +21,10 @@ __all__ = ["AsyncDriver"]
 T = TypeVar("T")
 
 
-class AsyncDriver:
-    """The asyncio twin of :class:`SyncDriver`: async gateways; the store, scheduler and clock
-    stay synchronous calls (keep them fast, or wrap them)."""
-
-    def __init__(
-        self,
-        *,
-        config: CancelConfig,
-        store: RecordStore[Cancellation],
-        clock: Clock,
-        cancel_gateway: AsyncCancelGateway,
-        refund_gateway: AsyncRefundGateway | None = None,
-        inquiry_gateway: AsyncInquiryGateway | None = None,
-        scheduler: Scheduler | None = None,
-        watch_store: RecordStore[PaymentWatch] | None = None,
-        acqp_settings: AcqpSettings | None = None,
-        on_escalate: Callable[[Escalate], None] | None = None,
-        lease: dt.timedelta = dt.timedelta(seconds=60),
-    ) -> None:
-        _require_refund(config, refund_gateway)
-        self._core = _Core(
-            config=config, store=store, clock=clock, scheduler=scheduler, watch_store=watch_store,
-            acqp_settings=acqp_settings, on_escalate=on_escalate, lease=lease,
-        )  # fmt: skip
-        self._gateways = (cancel_gateway, refund_gateway, inquiry_gateway)
+class AsyncDriver(_DriverBase[AsyncCancelGateway, AsyncRefundGateway, AsyncInquiryGateway]):
+    """The asyncio twin of :class:`~paycancel.SyncDriver`, with the same keyword arguments and
+    async gateways; the store, scheduler and clock stay synchronous calls (keep them fast, or
+    wrap them)."""
 
     async def _execute(self, work: Outbound) -> Outcome:
         port, call = _port_call(work, *self._gateways)

@@ -13,7 +13,7 @@ receive its outcome; :class:`SyncDriver` answers them with plain calls and ``Asy
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Generator, TypeVar, Union, cast
+from typing import Any, Callable, Generator, Generic, TypeVar, Union, cast
 
 import structlog
 
@@ -322,8 +322,13 @@ def _require_refund(config: CancelConfig, refund: object) -> None:
         )
 
 
-class SyncDriver:
-    """Runs cancellations (ACQP, Antom) and ACQP payment watches against sync ports.
+CG = TypeVar("CG")
+RG = TypeVar("RG")
+IG = TypeVar("IG")
+
+
+class _DriverBase(Generic[CG, RG, IG]):
+    """What both drivers are built from; ``CG``/``RG``/``IG`` are their gateway port types.
 
     Args:
         config: the role's settings (``CancelConfig.for_product(...)``).
@@ -332,12 +337,15 @@ class SyncDriver:
         cancel_gateway: sends cancels.
         refund_gateway: sends refunds (ACQP fallback); required for the ACQP.
         inquiry_gateway: inquires payments (ACQP watches).
-        scheduler: durable wake-ups; without one, call :meth:`resume` yourself.
+        scheduler: durable wake-ups; without one, call ``resume`` yourself.
         watch_store: where ACQP payment watches live.
         acqp_settings: expiry defaults and inquiry pacing of ACQP watches.
         on_escalate: called with each :class:`Escalate` (page someone, open a ticket).
         lease: how long a claimed wake-up stays claimed before it comes due again (if the
             worker that claimed it died).
+
+    Raises:
+        UnsupportedProductError: an ACQP driver without a refund gateway.
     """
 
     def __init__(
@@ -346,9 +354,9 @@ class SyncDriver:
         config: CancelConfig,
         store: RecordStore[Cancellation],
         clock: Clock,
-        cancel_gateway: CancelGateway,
-        refund_gateway: RefundGateway | None = None,
-        inquiry_gateway: InquiryGateway | None = None,
+        cancel_gateway: CG,
+        refund_gateway: RG | None = None,
+        inquiry_gateway: IG | None = None,
         scheduler: Scheduler | None = None,
         watch_store: RecordStore[PaymentWatch] | None = None,
         acqp_settings: AcqpSettings | None = None,
@@ -361,6 +369,16 @@ class SyncDriver:
             acqp_settings=acqp_settings, on_escalate=on_escalate, lease=lease,
         )  # fmt: skip
         self._gateways = (cancel_gateway, refund_gateway, inquiry_gateway)
+
+
+class SyncDriver(_DriverBase[CancelGateway, RefundGateway, InquiryGateway]):
+    """Runs cancellations (ACQP, Antom) and ACQP payment watches against sync ports.
+
+    Keyword arguments as in ``_DriverBase``: ``config``, ``store``, ``clock``,
+    ``cancel_gateway``, and optionally ``refund_gateway`` (required for the ACQP),
+    ``inquiry_gateway``, ``scheduler``, ``watch_store``, ``acqp_settings``, ``on_escalate``,
+    ``lease`` (60 s).
+    """
 
     def _execute(self, work: Outbound) -> Outcome:
         port, call = _port_call(work, *self._gateways)
