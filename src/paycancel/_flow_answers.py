@@ -32,18 +32,23 @@ __all__: list[str] = []
 S = CancellationState
 
 
-def _send_cancel(step: Step, number: int, rule: str, config: CancelConfig) -> None:
-    order: PaymentOrder = step.get("order")
+def _start_attempt(
+    step: Step, kind: AttemptKind, number: int, rule: str, config: CancelConfig
+) -> None:
+    """Store the attempt as open (the intent) and arm its watchdog before the call goes out."""
+    trigger = Trigger.REFUND_SENT if kind is AttemptKind.REFUND else Trigger.ATTEMPT_SENT
     step.move(
-        Trigger.ATTEMPT_SENT,
+        trigger,
         rule,
-        attempts=(
-            *step.get("attempts"),
-            Attempt(kind=AttemptKind.CANCEL, number=number, sent_at=step.now),
-        ),
+        attempts=(*step.get("attempts"), Attempt(kind=kind, number=number, sent_at=step.now)),
         next_attempt_at=None,
     )
     _watchdog(step, config)
+
+
+def _send_cancel(step: Step, number: int, rule: str, config: CancelConfig) -> None:
+    order: PaymentOrder = step.get("order")
+    _start_attempt(step, AttemptKind.CANCEL, number, rule, config)
     step.command(SendCancel(key=step.key, order=order, attempt=number))
     step.event("cancellation.attempt_started", attempt=number, product=config.product.value)
 
@@ -51,16 +56,7 @@ def _send_cancel(step: Step, number: int, rule: str, config: CancelConfig) -> No
 def _send_refund(step: Step, number: int, rule: str, config: CancelConfig) -> None:
     order: PaymentOrder = step.get("order")
     refund_request_id: RefundRequestId = step.get("refund_request_id")
-    step.move(
-        Trigger.REFUND_SENT,
-        rule,
-        attempts=(
-            *step.get("attempts"),
-            Attempt(kind=AttemptKind.REFUND, number=number, sent_at=step.now),
-        ),
-        next_attempt_at=None,
-    )
-    _watchdog(step, config)
+    _start_attempt(step, AttemptKind.REFUND, number, rule, config)
     step.command(
         SendRefund(
             key=step.key,
