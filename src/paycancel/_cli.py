@@ -272,17 +272,30 @@ def _plugins() -> list[Callable[[Any], None]]:
     return loaded
 
 
+def _command_names(parser: argparse.ArgumentParser) -> list[str]:
+    for action in parser._actions:  # argparse keeps its subcommands there, and nowhere public
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []  # pragma: no cover - build_parser always adds subcommands
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 for bad arguments)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
-        parser.print_help()
+        commands = ", ".join(sorted(_command_names(parser)))
+        print(f"paycancel: error: choose a command: {commands} (see paycancel --help)",
+              file=sys.stderr)  # fmt: skip
         return 2
     try:
         status: int = args.func(args)
-    except (_UsageError, PaycancelError, OverflowError) as exc:
+    except (_UsageError, PaycancelError) as exc:
         print(f"paycancel {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OverflowError:
+        print(f"paycancel {args.command}: error: a date falls outside the supported range "
+              "(years 1 to 9999)", file=sys.stderr)  # fmt: skip
         return 2
     return status
 

@@ -55,7 +55,12 @@ from ._order import PaymentOrder
 from ._outcome import Answered, InquiryAnswered, NoAnswer, NotSent
 from ._product import Product, ResultStatus
 from ._step import Decision
-from .errors import ConcurrentUpdateError, NotFoundError, UnsupportedProductError
+from .errors import (
+    ConcurrentUpdateError,
+    NotFoundError,
+    UnsupportedProductError,
+    ValidationError,
+)
 from .typing import (
     CancelGateway,
     Clock,
@@ -364,6 +369,8 @@ class _DriverBase(Generic[CG, RG, IG]):
         lease: dt.timedelta = dt.timedelta(seconds=60),
     ) -> None:
         _require_refund(config, refund_gateway)
+        if lease <= dt.timedelta(0):
+            raise ValidationError(message="lease must be a positive timedelta", field="lease")
         self._core = _Core(
             config=config, store=store, clock=clock, scheduler=scheduler, watch_store=watch_store,
             acqp_settings=acqp_settings, on_escalate=on_escalate, lease=lease,

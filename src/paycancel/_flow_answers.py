@@ -212,15 +212,16 @@ def _cancelled(
 def _schedule(step: Step, reading: Interpretation, config: CancelConfig, *, refund: bool) -> None:
     kind = AttemptKind.REFUND if refund else AttemptKind.CANCEL
     plan: RetryPlan | None = step.get("refund_plan" if refund else "plan")
+    sent = [a for a in step.get("attempts") if a.kind is kind]
+    last = sent[-1].number
     if plan is None:
         plan = plan_retries(
             policy=config.refund_retry_policy if refund else config.retry_policy,
             first_unknown_at=step.now,
             cutoff=None if refund else step.get("cancellable_until"),
             jitter_key=step.key + (":refund" if refund else ""),
+            first_number=last + 1,  # a plan made after a hold numbers on from the resend
         )
-    sent = [a for a in step.get("attempts") if a.kind is kind]
-    last = sent[-1].number
     upcoming = plan.attempt(last + 1)
     next_at = None
     if upcoming is not None:

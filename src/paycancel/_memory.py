@@ -98,6 +98,8 @@ class InMemoryScheduler:
 
     def claim_due(self, *, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[str]:
         require_aware(now, "now")
+        if lease <= dt.timedelta(0):
+            raise ValidationError(message="lease must be a positive timedelta", field="lease")
         claimed: list[str] = []
         until = now.astimezone(UTC) + lease
         with self._lock:

@@ -157,6 +157,9 @@ class RetryPlan:
     phase_indexes: tuple[int, ...]
     then: FinalStep
     cutoff: dt.datetime | None
+    #: The attempt number of the plan's first retry: 2 after a first attempt, later for a plan
+    #: made when a cancellation is resent after a hold.
+    first_number: int = 2
 
     def __len__(self) -> int:
         return len(self.offsets_us)
@@ -164,7 +167,7 @@ class RetryPlan:
     def attempt(self, number: int) -> PlannedAttempt | None:
         """The planned attempt with this number (the first retry is 2), or ``None`` when the
         plan is exhausted."""
-        index = number - 2
+        index = number - self.first_number
         if not 0 <= index < len(self.offsets_us):
             return None
         at = self.first_unknown_at + dt.timedelta(microseconds=self.offsets_us[index])
@@ -178,7 +181,7 @@ class RetryPlan:
     def min_gap(self, number: int) -> dt.timedelta:
         """The shortest gap allowed before attempt ``number`` (its phase's ``min_gap``); the
         last phase's for numbers past the plan."""
-        index = min(number - 2, len(self.phase_indexes) - 1)
+        index = min(number - self.first_number, len(self.phase_indexes) - 1)
         phase = self.phase_indexes[index] if index >= 0 else 0
         return self.policy.phases[phase].min_gap
 
@@ -187,7 +190,10 @@ class RetryPlan:
         """Every planned attempt, in order."""
         return tuple(
             attempt
-            for attempt in (self.attempt(n) for n in range(2, len(self.offsets_us) + 2))
+            for attempt in (
+                self.attempt(n)
+                for n in range(self.first_number, self.first_number + len(self.offsets_us))
+            )
             if attempt is not None
         )
 
@@ -237,6 +243,7 @@ def plan_retries(
     first_unknown_at: dt.datetime,
     cutoff: dt.datetime | None = None,
     jitter_key: str = "",
+    first_number: int = 2,
 ) -> RetryPlan:
     """Turn the first unknown result into a finite plan.
 
@@ -249,6 +256,7 @@ def plan_retries(
         first_unknown_at: when the first ``U`` (or the timeout of the first request) came.
         cutoff: the end of the cancel window, to mark attempts after it; ``None`` if none.
         jitter_key: spreads attempts deterministically; use the cancellation's key.
+        first_number: the attempt number of the first retry (2 unless attempts came before).
 
     Returns:
         The plan, attempt times strictly increasing, stored in UTC.
@@ -283,6 +291,7 @@ def plan_retries(
         phase_indexes=tuple(indexes),
         then=policy.then,
         cutoff=cutoff,
+        first_number=first_number,
     )
 
 

@@ -164,6 +164,7 @@ def test_plan_acqp_json_shape_and_schedule_s0(capsys: pytest.CaptureFixture[str]
         ["plan", "--product", "alipayplus-acqp", "--initiated-at", "9999-12-31T23:00:00+08:00",
          "--first-unknown-at", "9999-12-31T23:50:00+08:00"],
         ["no-such-command"],
+        [],
     ],
 )  # fmt: skip
 def test_bad_arguments_exit_2_with_one_clear_line(

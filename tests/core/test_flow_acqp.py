@@ -553,6 +553,35 @@ def test_s0_a_hold_never_resent_before_the_cutoff_is_escalated() -> None:
     assert rig.clock.now() >= ACQP_WINDOW.cancellable_until(order.initiated_at)
 
 
+@pytest.mark.parametrize("unknowns_before_hold", [0, 17])
+def test_s0_a_resend_after_a_hold_runs_the_whole_fresh_plan(unknowns_before_hold: int) -> None:
+    """After a hold (even one that followed a whole U streak), the resend's unknowns get the
+    complete S0 schedule again: 5-10 s first, every planned retry, then escalation."""
+    rig = make_rig()
+    order = acqp_order()
+    rig.cancel.script(
+        order.key, *([unknown()] * unknowns_before_hold), failed("INVALID_SIGNATURE"), unknown()
+    )
+    rig.driver.cancel(order)
+    rig.drain(until=rig.clock.now() + dt.timedelta(hours=2))
+    held = rig.record(order.key)
+    assert held.state is S.ON_HOLD
+    sent_before = len(rig.cancel.calls)
+    resent_at = rig.clock.now()
+
+    record = rig.driver.cancel(order, reason="credentials fixed")
+    assert record.plan is not None
+    assert record.next_attempt_at is not None
+    assert dt.timedelta(seconds=5) <= record.next_attempt_at - resent_at <= dt.timedelta(seconds=10)
+    rig.drain()
+    final = rig.record(order.key)
+    assert final.state is S.ESCALATED
+    retries = len(rig.cancel.calls) - sent_before - 1
+    assert retries == len(record.plan)
+    numbers = [c.attempt for c in rig.cancel.calls]
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
 def test_s0_a_resend_after_a_hold_gets_a_fresh_retry_plan() -> None:
     """A plan spent on an earlier U streak does not carry over to the resend after a hold."""
     rig = make_rig()

@@ -81,6 +81,19 @@ def test_the_wakeup_is_scheduled_before_the_intent_is_stored() -> None:
     assert store.checked == 1
 
 
+def test_a_lease_must_be_positive() -> None:
+    """A zero lease would hand the same wake-up out again at once: rejected where it is set."""
+    with pytest.raises(ValidationError) as info:
+        InMemoryScheduler().claim_due(now=T0, limit=10, lease=dt.timedelta(0))
+    assert info.value.field == "lease"
+    with pytest.raises(ValidationError):
+        SyncDriver(
+            config=config_for(acqp_order().product), store=InMemoryStore(), clock=FakeClock(T0),
+            cancel_gateway=ScriptedCancelGateway(), refund_gateway=ScriptedRefundGateway(),
+            lease=dt.timedelta(0),
+        )  # fmt: skip
+
+
 def test_cancelling_again_resumes_an_attempt_left_in_flight() -> None:
     """``cancel(order)`` again is the operator's lever: a cancellation stuck in flight (its
     process died) is resent once the attempt counts as lost."""
