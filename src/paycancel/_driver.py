@@ -333,25 +333,7 @@ IG = TypeVar("IG")
 
 
 class _DriverBase(Generic[CG, RG, IG]):
-    """What both drivers are built from; ``CG``/``RG``/``IG`` are their gateway port types.
-
-    Args:
-        config: the role's settings (``CancelConfig.for_product(...)``).
-        store: where cancellations live.
-        clock: read once per decision.
-        cancel_gateway: sends cancels.
-        refund_gateway: sends refunds (ACQP fallback); required for the ACQP.
-        inquiry_gateway: inquires payments (ACQP watches).
-        scheduler: durable wake-ups; without one, call ``resume`` yourself.
-        watch_store: where ACQP payment watches live.
-        acqp_settings: expiry defaults and inquiry pacing of ACQP watches.
-        on_escalate: called with each :class:`Escalate` (page someone, open a ticket).
-        lease: how long a claimed wake-up stays claimed before it comes due again (if the
-            worker that claimed it died).
-
-    Raises:
-        UnsupportedProductError: an ACQP driver without a refund gateway.
-    """
+    """What both drivers are built from; ``CG``/``RG``/``IG`` are their gateway port types."""
 
     def __init__(
         self,
@@ -381,10 +363,23 @@ class _DriverBase(Generic[CG, RG, IG]):
 class SyncDriver(_DriverBase[CancelGateway, RefundGateway, InquiryGateway]):
     """Runs cancellations (ACQP, Antom) and ACQP payment watches against sync ports.
 
-    Keyword arguments as in ``_DriverBase``: ``config``, ``store``, ``clock``,
-    ``cancel_gateway``, and optionally ``refund_gateway`` (required for the ACQP),
-    ``inquiry_gateway``, ``scheduler``, ``watch_store``, ``acqp_settings``, ``on_escalate``,
-    ``lease`` (60 s).
+    Args:
+        config: the role's settings (``CancelConfig.for_product(...)``).
+        store: where cancellations live.
+        clock: read once per decision.
+        cancel_gateway: sends cancels.
+        refund_gateway: sends refunds (ACQP fallback); required for the ACQP.
+        inquiry_gateway: inquires payments (ACQP watches).
+        scheduler: durable wake-ups; without one, call :meth:`resume` yourself.
+        watch_store: where ACQP payment watches live.
+        acqp_settings: expiry defaults and inquiry pacing of ACQP watches.
+        on_escalate: called with each :class:`Escalate` (page someone, open a ticket).
+        lease: how long a claimed wake-up stays claimed before it comes due again (if the
+            worker that claimed it died); 60 s by default.
+
+    Raises:
+        UnsupportedProductError: an ACQP driver without a refund gateway.
+        ValidationError: a lease that is not positive.
     """
 
     def _execute(self, work: Outbound) -> Outcome:

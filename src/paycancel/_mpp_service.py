@@ -7,7 +7,7 @@ reversing the funds) and is answered by :class:`MppService` with plain calls and
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generator, Union
+from typing import Any, Callable, Generator, Generic, TypeVar, Union
 
 import attrs
 import structlog
@@ -126,7 +126,27 @@ def _checked_reversal(name: str, key: str, result: object) -> Any:
     return result
 
 
-class MppService:
+W = TypeVar("W")
+
+
+class _ServiceBase(Generic[W]):
+    def __init__(
+        self,
+        *,
+        store: RecordStore[Cancellation],
+        reversal: W,
+        clock: Clock,
+        settings: MppSettings | None = None,
+    ) -> None:
+        self._core = _MppCore(store=store, clock=clock, settings=settings or MppSettings())
+        self._reversal = reversal
+
+    def payment_admissible(self, request: MppCancelRequest) -> bool:
+        """Whether the payment of ``request`` may proceed (no cancel arrived for it first)."""
+        return payment_admissible(self._core.store.get(key=request.key))
+
+
+class MppService(_ServiceBase[FundsReversal]):
     """The wallet's side of ``cancelPayment`` (sync): decide, reverse once, answer.
 
     Args:
@@ -135,17 +155,6 @@ class MppService:
         clock: read once per decision.
         settings: window and lease.
     """
-
-    def __init__(
-        self,
-        *,
-        store: RecordStore[Cancellation],
-        reversal: FundsReversal,
-        clock: Clock,
-        settings: MppSettings | None = None,
-    ) -> None:
-        self._core = _MppCore(store=store, clock=clock, settings=settings or MppSettings())
-        self._reversal = reversal
 
     def handle(self, request: MppCancelRequest) -> Reply:
         """Answer one ``cancelPayment``; the same key always gets the same final answer."""
@@ -163,24 +172,9 @@ class MppService:
             reply: Reply = stop.value
             return reply
 
-    def payment_admissible(self, request: MppCancelRequest) -> bool:
-        """Whether the payment of ``request`` may proceed (no cancel arrived for it first)."""
-        return payment_admissible(self._core.store.get(key=request.key))
 
-
-class AsyncMppService:
-    """The asyncio twin of :class:`MppService`."""
-
-    def __init__(
-        self,
-        *,
-        store: RecordStore[Cancellation],
-        reversal: AsyncFundsReversal,
-        clock: Clock,
-        settings: MppSettings | None = None,
-    ) -> None:
-        self._core = _MppCore(store=store, clock=clock, settings=settings or MppSettings())
-        self._reversal = reversal
+class AsyncMppService(_ServiceBase[AsyncFundsReversal]):
+    """The asyncio twin of :class:`MppService`, with the same keyword arguments."""
 
     async def handle(self, request: MppCancelRequest) -> Reply:
         """See :meth:`MppService.handle`."""
@@ -197,7 +191,3 @@ class AsyncMppService:
         except StopIteration as stop:
             reply: Reply = stop.value
             return reply
-
-    def payment_admissible(self, request: MppCancelRequest) -> bool:
-        """See :meth:`MppService.payment_admissible`."""
-        return payment_admissible(self._core.store.get(key=request.key))
