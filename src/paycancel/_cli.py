@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import re
 import sys
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, Callable, Sequence
 
 from ._catalog import interpret
 from ._clock import SystemClock
@@ -20,24 +19,17 @@ from ._product import Api, Product, ResultStatus
 from ._retry import default_retry_policy, plan_retries
 from ._time import UTC, UTC8, isoformat, parse_iso
 from ._window import WindowPolicy, builtin_window
+from .cli import ENTRY_POINT_GROUP, CliParser, UsageError, emit
 from .errors import PaycancelError
 
 __all__ = ["main"]
-
-ENTRY_POINT_GROUP = "paycancel.cli"
 
 _LAST_HOUR, _LAST_MINUTE = 23, 59
 _OFFSET = re.compile(r"^(?:UTC)?([+-])(\d{2}):?(\d{2})$")
 
 
-class _UsageError(Exception):
-    """A bad argument: one line on stderr, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        # One clear line instead of argparse's usage block.
-        self.exit(2, f"{self.prog}: error: {message}\n")
+_UsageError = UsageError
+_Parser = CliParser
 
 
 def _zone(text: str) -> dt.tzinfo:
@@ -86,27 +78,7 @@ def _window(args: argparse.Namespace, product: Product) -> WindowPolicy:
     )
 
 
-def _emit(args: argparse.Namespace, payload: dict[str, Any]) -> None:
-    if args.json:
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
-        return
-    for key, value in payload.items():
-        if isinstance(value, list):
-            print(f"{key}:")
-            for item in value:
-                line = "  ".join(f"{k}={_text(v)}" for k, v in item.items())
-                print(f"  - {line}")
-        elif isinstance(value, dict):
-            print(f"{key}:")
-            for k, v in value.items():
-                print(f"  {k}: {_text(v)}")
-        else:
-            print(f"{key}: {_text(value)}")
-
-
-def _text(value: object) -> str:
-    """Text output spells booleans as JSON does."""
-    return str(value).lower() if isinstance(value, bool) else str(value)
+_emit = emit
 
 
 def _cmd_window(args: argparse.Namespace) -> int:

@@ -1,0 +1,1 @@
+"""paycancel-antom (placeholder while the package is written)."""
