@@ -106,6 +106,8 @@ class Cancellation:
         action: what a human or the caller should do next, in the catalog vocabulary.
         reply: the MPP's stored answer.
         running_since: MPP: when the current run started (twins inside the lease get ``U``).
+        warnings: what the caller should know about a result (S4: the buyer may still pay).
+        cancelled_at: when the platform says the cancel took effect (Antom's ``cancelTime``).
     """
 
     key: str
@@ -127,6 +129,7 @@ class Cancellation:
     decisions: tuple[DecisionRecord, ...] = ()
     late_results: tuple[LateResult, ...] = ()
     warnings: tuple[str, ...] = ()
+    cancelled_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware_validator)
 
     @property
     def terminal(self) -> bool:
@@ -151,6 +154,7 @@ class Cancellation:
             if self.refund_request_id is None
             else self.refund_request_id.value,
             "final_code": self.final_code,
+            "cancelled_at": None if self.cancelled_at is None else self.cancelled_at.isoformat(),
             "attempts": [
                 {
                     "kind": a.kind.value,

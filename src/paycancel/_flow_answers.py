@@ -62,7 +62,7 @@ def _send_refund(step: Step, number: int, rule: str, config: CancelConfig) -> No
             key=step.key,
             order=order,
             refund_request_id=refund_request_id,
-            amount=order.amount,
+            amount=order.full_amount,
             attempt=number,
             reason="cancel window exceeded (CANCEL_WINDOW_EXCEED)",
         )
@@ -191,6 +191,12 @@ def _cancelled(
         and order.payment_id is None
     ):
         changes["payment_id"] = outcome.payment_id
+    if (
+        isinstance(outcome, Answered)
+        and outcome.payment_request_id is not None
+        and order.payment_request_id is None
+    ):
+        changes["payment_request_id"] = outcome.payment_request_id
     order = attrs.evolve(order, **changes)
     warnings: tuple[str, ...] = step.get("warnings")
     # S4: only a buyer who had not yet submitted the payment may still complete it, so the
@@ -205,6 +211,8 @@ def _cancelled(
         final_code=reading.code,
         action=Action.MARK_CANCELLED,
         warnings=warnings,
+        # Antom's cancelTime: when the platform says the cancel took effect.
+        cancelled_at=outcome.cancel_time if isinstance(outcome, Answered) else None,
     )
     step.event("cancellation.cancelled", attempts=len(step.get("attempts")))
 
@@ -277,7 +285,9 @@ def _refund_answered(
             Trigger.REFUND_SUCCEEDED, reading.rule, final_code="CANCEL_WINDOW_EXCEED",
             action=Action.REFUND_INSTEAD,
         )  # fmt: skip
-        step.event("cancellation.refunded", amount=record.order.amount.value if record.order else 0)
+        step.event(
+            "cancellation.refunded", amount=record.order.full_amount.value if record.order else 0
+        )
     elif reading.action is Action.RETRY_SAME_REQUEST:
         _schedule(step, reading, config, refund=True)
     else:

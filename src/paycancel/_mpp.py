@@ -283,7 +283,7 @@ def _reversal_done(
             action=Action.MARK_CANCELLED, running_since=None,
             order=attrs.evolve(record.order, cancelled=True),
         )  # fmt: skip
-        step.event("mpp.funds_reversed", amount=record.order.amount.value)
+        step.event("mpp.funds_reversed", amount=record.order.full_amount.value)
         return MppDecision(step.decision(), SUCCESS)
     close_open_attempt(step, transport=f"reversal failed: {event.outcome.reason}")
     step.move(

@@ -33,6 +33,8 @@ class PaymentOrder:
     Args:
         product: the product and role.
         amount: the full payment amount; cancels are always for the full amount (S0, S3, S4).
+            Required for the ACQP (refund fallback) and the MPP (reversal); ``None`` is allowed
+            for Antom, whose cancel carries no amount.
         initiated_at: when the payment was initiated (aware; it fixes the cancel window).
         payment_request_id: the merchant's / ACQP's request id.
         payment_id: the platform's payment id.
@@ -54,7 +56,9 @@ class PaymentOrder:
     """
 
     product: Product = attrs.field(validator=attrs.validators.instance_of(Product))
-    amount: Money = attrs.field(validator=attrs.validators.instance_of(Money))
+    amount: Money | None = attrs.field(
+        validator=attrs.validators.optional(attrs.validators.instance_of(Money))
+    )
     initiated_at: dt.datetime = attrs.field(validator=aware_validator)
     payment_request_id: PaymentRequestId | None = attrs.field(
         default=None,
@@ -94,7 +98,14 @@ class PaymentOrder:
                 message="a payment order needs payment_request_id or payment_id (or both)",
                 field="payment_request_id",
             )
-        if self.amount.value == 0:
+        if self.amount is None:
+            if self.product is not Product.ANTOM:
+                raise InvalidOrderError(
+                    message=f"a {self.product.value} order needs its amount (the ACQP refunds "
+                    "it after CANCEL_WINDOW_EXCEED, the MPP reverses it)",
+                    field="amount",
+                )
+        elif self.amount.value == 0:
             raise InvalidOrderError(message="a payment amount must be positive", field="amount")
         if self.product is Product.ALIPAYPLUS_MPP:
             for name in ("acquirer_id", "psp_id", "payment_request_id"):
@@ -108,6 +119,17 @@ class PaymentOrder:
             raise InvalidOrderError(
                 message="expires_at must be after initiated_at", field="expires_at"
             )
+
+    @property
+    def full_amount(self) -> Money:
+        """The amount, for the roles that need it (refund, reversal).
+
+        Raises:
+            InvalidOrderError: an Antom order built without one.
+        """
+        if self.amount is None:
+            raise InvalidOrderError(message="this order has no amount", field="amount")
+        return self.amount
 
     @property
     def key(self) -> str:

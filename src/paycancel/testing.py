@@ -311,7 +311,7 @@ class FakeWallet:
                 self._failures -= 1
                 return ReversalFailed("ledger temporarily unavailable")
             if key not in self._reversed:
-                self._reversed[key] = order.amount.value
+                self._reversed[key] = order.full_amount.value
             return Reversed()
 
     def reversed_amount(self, key: str) -> int:

@@ -167,7 +167,7 @@ def test_s3_cancel_succeeds_whatever_the_payment_status(
     assert record.state is S.CANCELLED
     assert record.order is not None
     assert record.order.cancelled
-    expected = {request.key: payment.amount.value} if reversed_ else {}
+    expected = {request.key: payment.full_amount.value} if reversed_ else {}
     assert wallet.reversals == expected
     assert not service.payment_admissible(request)
 
@@ -191,7 +191,7 @@ def test_s1_duplicates_replay_the_stored_success_and_reverse_exactly_once() -> N
     assert first == SUCCESS
     assert replies == [first] * 20
     assert wallet.reversal_calls == 1
-    assert wallet.reversals == {request.key: payment.amount.value}
+    assert wallet.reversals == {request.key: payment.full_amount.value}
     assert store.get(key=request.key) == stored  # replays store nothing
 
 
@@ -248,7 +248,7 @@ def test_s3_a_reversal_fault_answers_u_and_the_next_duplicate_reruns_it() -> Non
     second = service.handle(request)
     assert second == SUCCESS
     assert service.handle(request) == SUCCESS
-    assert wallet.reversals == {request.key: payment.amount.value}
+    assert wallet.reversals == {request.key: payment.full_amount.value}
     assert wallet.reversal_calls == 2
 
 
@@ -292,7 +292,7 @@ def test_s1_a_twin_arriving_while_the_first_runs_gets_u() -> None:
     assert replies == [SUCCESS]
     assert service.handle(request) == SUCCESS
     assert wallet.wallet.reversal_calls == 1
-    assert wallet.wallet.reversals == {request.key: payment.amount.value}
+    assert wallet.wallet.reversals == {request.key: payment.full_amount.value}
 
 
 def test_s1_a_crashed_run_is_rerun_after_the_lease_expires() -> None:
@@ -317,7 +317,7 @@ def test_s1_a_crashed_run_is_rerun_after_the_lease_expires() -> None:
 
     clock.advance(seconds=1)
     assert service.handle(request) == SUCCESS
-    assert wallet.wallet.reversals == {request.key: payment.amount.value}
+    assert wallet.wallet.reversals == {request.key: payment.full_amount.value}
     record = store.get(key=request.key)
     assert record is not None
     assert record.state is S.CANCELLED
@@ -349,7 +349,7 @@ def test_s1_a_stuck_run_taken_over_after_the_lease_still_reverses_once() -> None
     # The hung run's own answer is not final (Alipay+ will ask again) or the same success.
     assert replies[0] == SUCCESS or replies[0].status is ResultStatus.UNKNOWN
     assert service.handle(request) == SUCCESS
-    assert wallet.wallet.reversals == {request.key: payment.amount.value}
+    assert wallet.wallet.reversals == {request.key: payment.full_amount.value}
 
 
 def test_s1_a_cancel_for_a_payment_not_seen_yet_succeeds_and_blocks_the_payment() -> None:
@@ -400,7 +400,7 @@ def test_s1_concurrent_duplicates_from_16_threads_reverse_once_and_agree() -> No
     assert len(finals) == 16
     assert finals == [SUCCESS] * 16
     assert wallet.wallet.reversal_calls == 1
-    assert wallet.wallet.reversals == {request.key: payment.amount.value}
+    assert wallet.wallet.reversals == {request.key: payment.full_amount.value}
 
 
 def test_async_mpp_service_behaves_like_the_sync_one() -> None:
@@ -427,8 +427,8 @@ def test_async_mpp_service_behaves_like_the_sync_one() -> None:
     assert replies[3].status is ResultStatus.UNKNOWN
     assert replies[4:] == [SUCCESS, SUCCESS]
     assert wallet.reversals == {
-        mpp_request("async-1").key: first_payment.amount.value,
-        mpp_request("async-2").key: faulty_payment.amount.value,
+        mpp_request("async-1").key: first_payment.full_amount.value,
+        mpp_request("async-2").key: faulty_payment.full_amount.value,
     }
     assert wallet.reversal_calls == 3
     assert not service.payment_admissible(mpp_request("async-unseen"))

@@ -203,7 +203,7 @@ def test_scripted_refund_gateway_records_the_refund_request_id_and_amount() -> N
     assert gateway.calls_for(order.key) == gateway.calls
     assert (
         ScriptedRefundGateway().refund(
-            order=order, refund_request_id=refund_id, amount=order.amount, reason="r"
+            order=order, refund_request_id=refund_id, amount=order.full_amount, reason="r"
         )
         == success()
     )
