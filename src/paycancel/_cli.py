@@ -19,7 +19,7 @@ from ._product import Api, Product, ResultStatus
 from ._retry import default_retry_policy, plan_retries
 from ._time import UTC, UTC8, isoformat, parse_iso
 from ._window import WindowPolicy, builtin_window
-from .cli import ENTRY_POINT_GROUP, CliParser, UsageError, emit
+from .cli import ENTRY_POINT_GROUP, CliParser, UsageError, configure_logging, emit
 from .errors import PaycancelError
 
 __all__ = ["main"]
@@ -164,17 +164,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     import logging
 
-    import structlog
-
     from ._demo import run_demo
 
-    # The CLI is an application, so it may configure structlog (the library never does): the
-    # demo's events go to stderr, and only with --verbose.
-    level = logging.INFO if args.verbose else logging.CRITICAL
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
+    # The demo's events go to stderr, and only with --verbose.
+    configure_logging(logging.INFO if args.verbose else logging.CRITICAL)
     status: int = run_demo(json_output=args.json)
     return status
 

