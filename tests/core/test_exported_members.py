@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import paycancel
+import paycancel.cli
 import paycancel.errors
 import paycancel.testing
 import paycancel.typing
@@ -53,7 +54,7 @@ from paycancel.typing import (
 )
 from tests.core._usecase_support import T0, acqp_order
 
-PUBLIC_MODULES = [paycancel, paycancel.testing, paycancel.errors, paycancel.typing]
+PUBLIC_MODULES = [paycancel, paycancel.testing, paycancel.errors, paycancel.typing, paycancel.cli]
 
 
 def _isort_key(name: str) -> tuple[int, list[int | str]]:
@@ -86,8 +87,8 @@ def test_every_name_in_all_resolves(module: types.ModuleType) -> None:
 
 @pytest.mark.parametrize(
     "module",
-    [paycancel.testing, paycancel.errors, paycancel.typing],
-    ids=_ids([paycancel.testing, paycancel.errors, paycancel.typing]),
+    [paycancel.testing, paycancel.errors, paycancel.typing, paycancel.cli],
+    ids=_ids([paycancel.testing, paycancel.errors, paycancel.typing, paycancel.cli]),
 )
 def test_public_modules_list_every_public_class_and_function_they_define(
     module: types.ModuleType,

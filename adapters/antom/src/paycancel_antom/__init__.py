@@ -8,13 +8,19 @@ for tests is in :mod:`paycancel_antom.testing`.
 
 from __future__ import annotations
 
-from ._codec import MAX_MERCHANT_ACCOUNT_ID_LENGTH, cancel_body, read_cancel_answer
+from ._codec import (
+    MAX_MERCHANT_ACCOUNT_ID_LENGTH,
+    cancel_body,
+    check_merchant_account_id,
+    read_cancel_answer,
+)
 from ._gateway import CANCEL_TIMEOUT, AntomCancelGateway, AsyncAntomCancelGateway
 from ._hosts import (
     CANCEL_PATH,
     EUROPE,
     NORTH_AMERICA,
     SANDBOX_CANCEL_PATH,
+    SANDBOX_PREFIX,
     SOUTHEAST_ASIA,
     UNITED_STATES,
     cancel_path,
@@ -27,11 +33,13 @@ __all__ = [
     "MAX_MERCHANT_ACCOUNT_ID_LENGTH",
     "NORTH_AMERICA",
     "SANDBOX_CANCEL_PATH",
+    "SANDBOX_PREFIX",
     "SOUTHEAST_ASIA",
     "UNITED_STATES",
     "AntomCancelGateway",
     "AsyncAntomCancelGateway",
     "cancel_body",
     "cancel_path",
+    "check_merchant_account_id",
     "read_cancel_answer",
 ]

@@ -27,10 +27,18 @@ from ._faults import (
 )
 from ._payments import AntomPayment, PaymentsFileError, PaymentState, load_payments
 from ._server import CANCEL_PATHS, LocalAntomGateway, ReceivedRequest
-from ._tls import TlsSetupError, self_signed_certificate, tls_context
+from ._tls import (
+    CERT_FILE_NAME,
+    KEY_FILE_NAME,
+    TlsSetupError,
+    self_signed_certificate,
+    tls_context,
+)
 
 __all__ = [
     "CANCEL_PATHS",
+    "CERT_FILE_NAME",
+    "KEY_FILE_NAME",
     "AntomPayment",
     "DropAnswer",
     "Fault",

@@ -19,13 +19,11 @@ from paycancel_wire import MAX_CODE_LENGTH, PrivateKey
 __all__ = [
     "DropAnswer",
     "Fault",
-    "FaultScript",
     "SlowAnswer",
     "Throttle",
     "UnknownStreak",
     "UnsignedFailure",
     "WrongSignature",
-    "throwaway_key",
 ]
 
 
