@@ -88,8 +88,10 @@ docs-gen: $(UV) ## regenerate the generated docs
 	$(UV) run python -m paycancel._docgen
 
 .PHONY: bench
-bench: $(UV) ## run the core benchmark
-	$(UV) run python benchmarks/core.py
+bench: $(UV) ## run the benchmarks (core, wire, antom); results go in benchmarks/RESULTS.md
+	$(UV) run --frozen python benchmarks/core.py
+	$(UV) run --frozen python benchmarks/wire.py
+	$(UV) run --frozen python benchmarks/antom.py
 
 .PHONY: fmt
 fmt: $(UV) ## format and apply safe lint fixes

@@ -41,6 +41,11 @@ def _clean(value: object, path: str) -> object:
     if isinstance(value, str):
         if value == "":
             raise _illegal(path, "empty", 'optional fields are omitted, never sent as ""')
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _illegal(path, "invalid", "holds a lone surrogate (not UTF-8)") from None
         return value
     if isinstance(value, Mapping):
         out: dict[str, object] = {}
@@ -115,6 +120,12 @@ def optional_string(obj: Mapping[str, Any], name: str, *, max_length: int) -> st
         raise _illegal(name, "empty", "must not be empty")
     if len(value) > max_length:
         raise _illegal(name, "too_long", f"longer than {max_length} characters")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # JSON's \ud800 escapes decode to lone surrogates, which no UTF-8 answer can echo.
+            raise _illegal(name, "invalid", "holds a lone surrogate") from None
     return value
 
 
@@ -181,10 +192,10 @@ def decode_result(obj: Mapping[str, Any]) -> Result:
     raw = optional_object(obj, "result")
     if raw is None:
         raise _illegal("result", "missing", "is required")
-    status = required_string(raw, "resultStatus", max_length=1)
-    if status not in _STATUSES:
-        raise _illegal("result.resultStatus", "invalid", f"must be S, F or U, got {status!r}")
     try:
+        status = required_string(raw, "resultStatus", max_length=1)
+        if status not in _STATUSES:
+            raise _illegal("resultStatus", "invalid", f"must be S, F or U, got {status!r}")
         code = required_string(raw, "resultCode", max_length=MAX_CODE_LENGTH)
         message = optional_string(raw, "resultMessage", max_length=MAX_MESSAGE_LENGTH)
     except ParamIllegalError as exc:

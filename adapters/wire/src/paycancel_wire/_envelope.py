@@ -15,6 +15,7 @@ look them up in lowercase only.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Iterable, Mapping, Tuple, Union
 from urllib.parse import urlsplit
 
@@ -27,6 +28,7 @@ from ._keys import DEFAULT_KEY_VERSION, KeyRing, PrivateKey, PublicKey
 from ._signature import SignatureHeader, content_to_sign, sign, verify
 from ._wiretime import DEFAULT_SKEW, check_skew, format_time, parse_time
 from .errors import (
+    ParamIllegalError,
     SignatureError,
     UnknownClientError,
     UnsignedResponseError,
@@ -45,6 +47,7 @@ __all__ = [
 ]
 
 CONTENT_TYPE = "application/json; charset=UTF-8"
+_CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
 HeaderInput = Union[Mapping[str, str], Iterable[Tuple[str, str]]]
 
 
@@ -81,8 +84,12 @@ class RequestSigner:
     def __init__(
         self, *, client_id: str, private_key: PrivateKey, key_version: str = DEFAULT_KEY_VERSION
     ) -> None:
-        if not client_id:
-            raise UnknownClientError(message="client_id must not be empty", client_id=client_id)
+        if not _CLIENT_ID.match(client_id):
+            raise ParamIllegalError(
+                message="client_id must be 1 to 128 printable ASCII characters without spaces",
+                field="client_id",
+                reason="invalid",
+            )
         self.client_id = client_id
         self.private_key = private_key
         self.key_version = key_version
@@ -162,7 +169,9 @@ class ResponseVerifier:
             )
         if not raw_signature or not raw_time:
             raise SignatureError(message="answer carries only one of signature / response-time")
-        client_id = names.get("client-id", self.client_id)
+        client_id = names.get("client-id")
+        if not client_id:
+            raise SignatureError(message="signed answer without a client-id header")
         if client_id != self.client_id:
             raise SignatureError(message=f"answer is for client id {client_id!r}, not ours")
         header = SignatureHeader.parse(raw_signature)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import sys
 from urllib.parse import unquote
 
 import attrs
@@ -33,6 +34,7 @@ __all__ = [
 
 #: The only algorithm Alipay+ and Antom use: RSA PKCS#1 v1.5 with SHA-256.
 ALGORITHM = "RSA256"
+_SDK_FORM = re.compile(r"^algorithm=RSA256,keyVersion=([^,=\s]*),signature=([^,\s]+)$")
 _B64_CHARS = re.compile(r"^[A-Za-z0-9+/\-_]*={0,2}$")
 
 
@@ -58,6 +60,18 @@ def encode_signature(raw: bytes) -> str:
     return text.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
 
 
+if sys.version_info >= (3, 11):
+
+    def _strict_b64decode(text: str) -> bytes:
+        # The C decoder's strict mode: as strict as validate=True, several times faster.
+        return binascii.a2b_base64(text, strict_mode=True)
+
+else:  # pragma: no cover - Python 3.8 to 3.10
+
+    def _strict_b64decode(text: str) -> bytes:
+        return base64.b64decode(text, validate=True)
+
+
 def decode_signature(value: str) -> bytes:
     """Decode a signature value liberally (percent-encoded or not, base64 or base64url).
 
@@ -65,6 +79,8 @@ def decode_signature(value: str) -> bytes:
         SignatureError: the value is not base64 in any of these forms.
     """
     text = value.strip()
+    if not text:
+        raise SignatureError(message="signature value is empty")
     if "%" in text:
         # The three escapes the SDKs emit, replaced directly (several times faster than a
         # general unquote on this hot path); anything else percent-encoded falls through to it.
@@ -74,10 +90,11 @@ def decode_signature(value: str) -> bytes:
         )  # fmt: skip
         if "%" in text:
             text = unquote(text)
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        pass
+    if "-" not in text and "_" not in text:
+        try:
+            return _strict_b64decode(text)
+        except (binascii.Error, ValueError):
+            pass
     compact = "".join(text.split())
     if not compact or not _B64_CHARS.match(compact):
         raise SignatureError(message="signature value is not base64")
@@ -129,6 +146,9 @@ class SignatureHeader:
         """
         if not text or not text.strip():
             raise SignatureError(message="the Signature header is missing")
+        quick = _SDK_FORM.match(text)
+        if quick is not None:  # the form every SDK sends: no spaces, this order
+            return cls(value=quick.group(2), key_version=quick.group(1) or DEFAULT_KEY_VERSION)
         value = None
         version = DEFAULT_KEY_VERSION
         algorithm = ALGORITHM

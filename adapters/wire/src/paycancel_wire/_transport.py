@@ -28,7 +28,7 @@ from paycancel.typing import Clock
 
 from ._codec import Result
 from ._envelope import RequestSigner, ResponseVerifier
-from .errors import InsecureTransportError
+from .errors import InsecureTransportError, ParamIllegalError
 
 __all__ = ["AsyncHttpTransport", "HttpTransport", "WireAnswer", "WireOutcome", "check_base_url"]
 
@@ -96,7 +96,15 @@ class _Base:
         self.clock: Clock = clock if clock is not None else SystemClock()
 
     def _prepare(self, path: str, body: bytes) -> tuple[str, str, dict[str, str]]:
-        url = self.base_url.join(path)
+        if not path.startswith("/") or path.startswith("//") or "://" in path:
+            # Only a path: the checked scheme and host must stay the ones requests go to.
+            raise ParamIllegalError(
+                message=f"path must be an absolute path like /ams/api/...: {path!r}",
+                field="path",
+                reason="invalid",
+            )
+        # Appended, not joined: a base URL's own path prefix is kept.
+        url = self.base_url.copy_with(raw_path=self.base_url.raw_path.rstrip(b"/") + path.encode())
         uri = url.raw_path.decode("ascii")
         headers = self.signer.headers(method="POST", uri=uri, body=body, now=self.clock.now())
         return str(url), uri, headers
